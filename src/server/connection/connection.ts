@@ -1,0 +1,235 @@
+import type { Socket } from 'node:net';
+import { BSON, type Document } from 'bson';
+import type { ServerCore } from '../core.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import { ConnectionState } from './state.js';
+import { MessageFramer } from '../wire/framer.js';
+import { decodeMessage, encodeOpMsg, encodeOpReply, encodeCompressed, WireError, type OpMsgRequest, type OpQueryRequest, type Request } from '../wire/codec.js';
+import { MAX_COMMAND_SIZE, OpCode, UNCOMPRESSIBLE_COMMANDS } from '../wire/constants.js';
+import { runCommand, errorReply, firstKey, CloseConnection, type ParsedCommand } from '../dispatch.js';
+import { CommandError, ErrorCodes } from '../errors.js';
+import { lsidKeyOf } from '../sessions.js';
+
+export interface ConnectionOptions {
+  maxMessageSize: number;
+  /** Stop reading a socket while this many reply bytes wait to be written (slow reader backpressure). */
+  maxPendingWriteBytes: number;
+}
+
+/** Commands OP_QUERY may still carry (everything else must use OP_MSG, as on mongod 5.1+). */
+const OP_QUERY_COMMANDS = new Set(['hello', 'isMaster', 'ismaster', 'saslStart', 'saslContinue', 'buildInfo', 'buildinfo', 'authenticate', 'getnonce', 'ping']);
+
+const DESERIALIZE_OPTIONS = { promoteValues: false, validation: { utf8: false as const } };
+
+/**
+ * One client socket: read → frame → decode → dispatch → encode → write, one request at a time
+ * (clients never pipeline except with moreToCome, and order must be kept). Never throws into the
+ * event loop: malformed input gets an error reply or a closed socket; other clients are unaffected.
+ */
+export class Connection {
+  readonly state: ConnectionState;
+  readonly #socket: Socket;
+  readonly #server: ServerCore;
+  readonly #registry: CommandRegistry;
+  readonly #options: ConnectionOptions;
+  readonly #framer: MessageFramer;
+  readonly #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #processing = false;
+  #pausedForBackpressure = false;
+
+  constructor(id: number, socket: Socket, server: ServerCore, registry: CommandRegistry, options: ConnectionOptions) {
+    this.#socket = socket;
+    this.#server = server;
+    this.#registry = registry;
+    this.#options = options;
+    this.#framer = new MessageFramer(options.maxMessageSize);
+    const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+    const local = `${socket.localAddress ?? 'unknown'}:${socket.localPort ?? 0}`;
+    this.state = new ConnectionState(id, remote, local);
+    this.state.destroy = () => socket.destroy();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#maybeResume());
+    socket.on('error', () => {
+      /* reset by peer etc.: 'close' follows */
+    });
+    socket.on('close', () => {
+      this.state.closed = true;
+      this.#queue.length = 0;
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#server.stats.network.bytesIn += chunk.length;
+    let messages: Buffer[];
+    try {
+      messages = this.#framer.push(chunk);
+    } catch (err) {
+      // A length we refuse to allocate: the stream can't be resynchronised, so drop the connection.
+      this.#server.log.add('closing connection: bad message length', { remote: this.state.remoteAddress, error: (err as Error).message });
+      this.#socket.destroy();
+      return;
+    }
+    if (messages.length === 0) return;
+    for (const m of messages) {
+      this.#queue.push(m);
+      this.#queuedBytes += m.length;
+    }
+    if (this.#queuedBytes > this.#options.maxPendingWriteBytes) this.#pause();
+    if (!this.#processing) void this.#processQueue();
+  }
+
+  async #processQueue(): Promise<void> {
+    this.#processing = true;
+    try {
+      while (this.#queue.length > 0 && !this.state.closed) {
+        const message = this.#queue.shift()!;
+        this.#queuedBytes -= message.length;
+        await this.#handle(message);
+      }
+    } finally {
+      this.#processing = false;
+      this.#maybeResume();
+    }
+  }
+
+  async #handle(message: Buffer): Promise<void> {
+    const server = this.#server;
+    server.stats.network.numRequests++;
+    let request: Request;
+    try {
+      request = decodeMessage(message, this.#options.maxMessageSize);
+    } catch (err) {
+      const wireErr = err as WireError;
+      const requestId = wireErr.requestId ?? 0;
+      const reply = errorReply(new CommandError(wireErr.code ?? ErrorCodes.ProtocolError, `malformed message: ${wireErr.message}`));
+      const opCode = message.length >= 16 ? message.readInt32LE(12) : 0;
+      this.#write(opCode === OpCode.OP_QUERY ? encodeOpReply(nextResponseId(), requestId, BSON.serialize(reply)) : encodeOpMsg(nextResponseId(), requestId, BSON.serialize(reply)));
+      return;
+    }
+    if (request.opCode === OpCode.OP_MSG) await this.#handleMsg(request);
+    else await this.#handleQuery(request);
+  }
+
+  async #handleMsg(request: OpMsgRequest): Promise<void> {
+    let reply: Document;
+    let commandName: string | undefined;
+    try {
+      const parsed = parseMsg(request);
+      commandName = firstKey(parsed.body);
+      reply = await runCommand(this.#server, this.#registry, this.state, parsed);
+    } catch (err) {
+      if (err instanceof CloseConnection) {
+        this.#socket.destroy();
+        return;
+      }
+      reply = errorReply(err);
+    }
+    if (request.moreToCome) return; // unacknowledged: no reply, errors dropped
+    const flags = 0;
+    let frame = this.#encode(reply, (doc) => encodeOpMsg(nextResponseId(), request.requestId, doc, flags));
+    if (request.compressorId !== undefined && (commandName === undefined || !UNCOMPRESSIBLE_COMMANDS.has(commandName))) {
+      frame = encodeCompressed(frame, request.compressorId);
+    }
+    this.#write(frame);
+  }
+
+  async #handleQuery(request: OpQueryRequest): Promise<void> {
+    let reply: Document;
+    try {
+      const parsed = parseQuery(request);
+      const name = firstKey(parsed.body);
+      if (name === undefined || !OP_QUERY_COMMANDS.has(name)) {
+        throw new CommandError(
+          ErrorCodes.UnsupportedOpQueryCommand,
+          `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal`,
+          { codeName: 'UnsupportedOpQueryCommand' },
+        );
+      }
+      reply = await runCommand(this.#server, this.#registry, this.state, parsed);
+    } catch (err) {
+      if (err instanceof CloseConnection) {
+        this.#socket.destroy();
+        return;
+      }
+      reply = errorReply(err);
+    }
+    this.#write(this.#encode(reply, (doc) => encodeOpReply(nextResponseId(), request.requestId, doc)));
+  }
+
+  /** Serializes a reply; a reply BSON can't hold (too large, bad value) becomes an error reply. */
+  #encode(reply: Document, frame: (doc: Uint8Array) => Buffer): Buffer {
+    try {
+      return frame(BSON.serialize(reply));
+    } catch (err) {
+      return frame(BSON.serialize(errorReply(new CommandError(ErrorCodes.InternalError, `reply could not be encoded: ${(err as Error).message}`))));
+    }
+  }
+
+  #write(frame: Buffer): void {
+    if (this.state.closed || this.#socket.destroyed) return;
+    this.#server.stats.network.bytesOut += frame.length;
+    this.#socket.write(frame);
+    if (this.#socket.writableLength > this.#options.maxPendingWriteBytes) this.#pause();
+  }
+
+  #pause(): void {
+    if (!this.#pausedForBackpressure) {
+      this.#pausedForBackpressure = true;
+      this.#socket.pause();
+    }
+  }
+
+  #maybeResume(): void {
+    if (
+      this.#pausedForBackpressure &&
+      this.#socket.writableLength <= this.#options.maxPendingWriteBytes &&
+      this.#queuedBytes <= this.#options.maxPendingWriteBytes
+    ) {
+      this.#pausedForBackpressure = false;
+      this.#socket.resume();
+    }
+  }
+}
+
+let responseId = 0;
+function nextResponseId(): number {
+  responseId = (responseId + 1) | 0;
+  return responseId;
+}
+
+function deserialize(bytes: Buffer, what: string): Document {
+  try {
+    return BSON.deserialize(bytes, DESERIALIZE_OPTIONS);
+  } catch (err) {
+    throw new CommandError(22, `invalid BSON in ${what}: ${(err as Error).message}`, { codeName: 'InvalidBSON' });
+  }
+}
+
+/** OP_MSG → command document with kind-1 sequences merged as arrays named by their identifiers. */
+function parseMsg(request: OpMsgRequest): ParsedCommand {
+  if (request.body.length > MAX_COMMAND_SIZE) {
+    throw CommandError.of('BSONObjectTooLarge', `BSONObj size: ${request.body.length} (0x${request.body.length.toString(16)}) is invalid. Size must be between 0 and 16793600(16MB)`);
+  }
+  const body = deserialize(request.body, 'the command body');
+  for (const seq of request.sequences) {
+    if (seq.identifier in body) {
+      throw new CommandError(40432, `document sequence '${seq.identifier}' duplicates a field of the command body`, { codeName: 'Location40432' });
+    }
+    body[seq.identifier] = seq.documents.map((d) => deserialize(d, `document sequence '${seq.identifier}'`));
+  }
+  const db = body.$db;
+  if (typeof db !== 'string' || db.length === 0) throw CommandError.of('FailedToParse', "OP_MSG requests require a $db argument");
+  return { body, db, requestSize: request.size, lsidKey: body.lsid === undefined ? undefined : lsidKeyOf(body.lsid) };
+}
+
+function parseQuery(request: OpQueryRequest): ParsedCommand {
+  let body = deserialize(request.query, 'the OP_QUERY query');
+  // Drivers may wrap the command: { $query: {...}, $readPreference: {...} }.
+  if (body.$query && typeof body.$query === 'object') body = body.$query as Document;
+  const dot = request.fullCollectionName.indexOf('.');
+  const db = dot === -1 ? request.fullCollectionName : request.fullCollectionName.slice(0, dot);
+  return { body, db, requestSize: request.size, lsidKey: undefined };
+}
+
