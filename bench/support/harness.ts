@@ -1,0 +1,104 @@
+// Shared benchmark plumbing: child processes with IPC, machine description, result files, tables.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const RESULTS_DIR = join(here, '..', 'results');
+
+/** Forks a TypeScript module of bench/support with IPC. */
+export function forkSupport(script: string, args: string[] = []): ChildProcess {
+  return fork(join(here, script), args, { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** Sends one message and resolves with the next message of the given type. */
+export async function request<T>(child: ChildProcess, message: object, type?: string): Promise<T> {
+  const reply = new Promise<T>((resolve, reject) => {
+    const onMessage = (m: any) => {
+      if (type === undefined || m?.type === type) {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as T);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`benchmark child exited with code ${code} before replying`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+  child.send(message);
+  return reply;
+}
+
+export interface BenchServer {
+  child: ChildProcess;
+  uri: string;
+  stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; connections: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(kind: string): Promise<BenchServer> {
+  const child = forkSupport('server-process.ts', [kind]);
+  const [ready] = (await once(child, 'message')) as [{ type: string; uri: string }];
+  return {
+    child,
+    uri: ready.uri,
+    stats: () => request(child, { type: 'stats' }, 'stats'),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+
+export function writeResults(name: string, data: object): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+/** A plain text table (Markdown-compatible). */
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
+}
+
+export function parseFlags(argv: string[], defaults: Record<string, number | string | boolean>): Record<string, any> {
+  const out: Record<string, any> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(`flags (defaults): ${Object.entries(defaults).map(([k, v]) => `--${k} ${v}`).join('  ')}`);
+      process.exit(0);
+    }
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const key = arg.slice(2);
+    if (!(key in defaults)) throw new Error(`unknown flag --${key}; known: ${Object.keys(defaults).map((k) => `--${k}`).join(', ')}`);
+    if (typeof defaults[key] === 'boolean') out[key] = true;
+    else {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`--${key} needs a value`);
+      out[key] = typeof defaults[key] === 'number' ? Number(value) : value;
+      if (typeof defaults[key] === 'number' && !Number.isFinite(out[key])) throw new Error(`--${key} expects a number, got '${value}'`);
+    }
+  }
+  return out;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
