@@ -2,3 +2,4 @@
 export { startServer, type ServerOptions, type EmbeddedServer } from './server.js';
 export type { FailCommandSpec, FailCommandData, FailPointMode } from './faults/failpoint.js';
 export { CommandError, ErrorCodes } from './errors.js';
+export { PreEncodedReply, type CommandTable, type CommandSpec, type CommandContext } from './commands/types.js';

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import type { Document } from 'bson';
 import { ServerCore, DEFAULT_CORE_OPTIONS, type CoreOptions } from './core.js';
@@ -7,8 +7,12 @@ import { Connection } from './connection/connection.js';
 import { MAX_MESSAGE_SIZE } from './wire/constants.js';
 import type { FailCommandSpec } from './faults/failpoint.js';
 import { createRandom } from '../util/random.js';
+import { applyServerFeatures, type FeatureOptions } from './features.js';
+import { createTransportServer, secureContextOptions, type ServerTlsOptions } from './tls.js';
+import type { LoadModel } from './faults/load-model.js';
+import type { CommandTable } from './commands/types.js';
 
-export interface ServerOptions extends Partial<Omit<CoreOptions, 'host' | 'port'>> {
+export interface ServerOptions extends Partial<Omit<CoreOptions, 'host' | 'port'>>, FeatureOptions {
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
   /** Interface to bind (default 127.0.0.1). */
@@ -19,6 +23,11 @@ export interface ServerOptions extends Partial<Omit<CoreOptions, 'host' | 'port'
   maxMessageSizeBytes?: number;
   /** A slow reader's socket is not read while more than this many reply bytes are queued (default 16 MiB). */
   maxPendingWriteBytes?: number;
+  /**
+   * Extra or replacement command handlers (advanced): `{ myCommand: { handler: (ctx) => ({ ok: 1 }) } }`.
+   * Handlers receive the parsed command and return a reply document (see src/server/commands/types.ts).
+   */
+  commands?: CommandTable;
 }
 
 export interface EmbeddedServer {
@@ -28,6 +37,8 @@ export interface EmbeddedServer {
   readonly port: number;
   /** The server's state: data, counters, fail points (advanced use and tests). */
   readonly core: ServerCore;
+  /** Latency/capacity model: `loadModel.set({ latencyMS, maxConcurrentOps })` at run time, `loadModel.stats` for counters. */
+  readonly loadModel: LoadModel;
   /** Stops listening and closes every connection. Idempotent. */
   stop(): Promise<void>;
   /** Drops every connection and stops listening for `downtimeMS`, then listens again on the same port; data is kept. */
@@ -44,14 +55,19 @@ let nextConnectionId = 1;
  */
 export async function startServer(options: ServerOptions = {}): Promise<EmbeddedServer> {
   const host = options.host ?? '127.0.0.1';
-  const coreOptions: CoreOptions = { ...DEFAULT_CORE_OPTIONS, ...stripUndefined(options), host, port: options.port ?? 0 };
+  const { commands: _commands, seed: _seed, maxMessageSizeBytes: _mms, maxPendingWriteBytes: _mpw, ...withFeatures } = options;
+  const { latencyMS: _lat, maxConcurrentOps: _mco, handshakeDelayMS: _hd, auth: _auth, tls: _tls, ...rest } = withFeatures;
+  const coreOptions: CoreOptions = { ...DEFAULT_CORE_OPTIONS, ...stripUndefined(rest), host, port: options.port ?? 0 };
   validateServerOptions(coreOptions, options);
   const core = new ServerCore(coreOptions);
   if (options.seed !== undefined) core.failPoints.setRandom(createRandom(options.seed));
-  const registry = new CommandRegistry();
+  if (options.tls !== undefined) secureContextOptions(options.tls); // validate before binding
+  const { loadModel } = applyServerFeatures(core, options, host);
+  const registry = new CommandRegistry(options.commands ? [options.commands] : []);
   const listener = new Listener(core, registry, {
     maxMessageSize: options.maxMessageSizeBytes ?? MAX_MESSAGE_SIZE,
     maxPendingWriteBytes: options.maxPendingWriteBytes ?? 16 * 1024 * 1024,
+    tls: options.tls,
   });
   const port = await listener.listen(coreOptions.port, host);
   coreOptions.port = port;
@@ -60,10 +76,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Embedded
   let stopped = false;
 
   const handle: EmbeddedServer = {
-    uri: `mongodb://${hostForUri}:${port}/`,
+    uri: `mongodb://${hostForUri}:${port}/${options.tls ? '?tls=true' : ''}`,
     host,
     port,
     core,
+    loadModel,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -90,18 +107,18 @@ export async function startServer(options: ServerOptions = {}): Promise<Embedded
 class Listener {
   readonly #core: ServerCore;
   readonly #registry: CommandRegistry;
-  readonly #options: { maxMessageSize: number; maxPendingWriteBytes: number };
+  readonly #options: { maxMessageSize: number; maxPendingWriteBytes: number; tls?: ServerTlsOptions };
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | null = null;
 
-  constructor(core: ServerCore, registry: CommandRegistry, options: { maxMessageSize: number; maxPendingWriteBytes: number }) {
+  constructor(core: ServerCore, registry: CommandRegistry, options: { maxMessageSize: number; maxPendingWriteBytes: number; tls?: ServerTlsOptions }) {
     this.#core = core;
     this.#registry = registry;
     this.#options = options;
   }
 
   async listen(port: number, host: string): Promise<number> {
-    const server = net.createServer((socket) => this.#accept(socket));
+    const server = createTransportServer(this.#options.tls, (socket) => this.#accept(socket));
     server.on('error', () => {
       /* listen errors are reported by the once('error') below; later ones are per-socket */
     });

@@ -24,6 +24,17 @@ export interface CommandContext {
   readonly lsidKey: string | undefined;
 }
 
+/**
+ * A reply already serialized to BSON. Handlers may return one to skip encoding (a fixed reply
+ * prepared once); middlewares that decorate replies must leave it alone.
+ */
+export class PreEncodedReply {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
+
 export type CommandHandler = (ctx: CommandContext) => Document | Promise<Document>;
 
 export interface CommandSpec {

@@ -9,6 +9,7 @@ import { MAX_COMMAND_SIZE, OpCode, UNCOMPRESSIBLE_COMMANDS } from '../wire/const
 import { runCommand, errorReply, firstKey, CloseConnection, type ParsedCommand } from '../dispatch.js';
 import { CommandError, ErrorCodes } from '../errors.js';
 import { lsidKeyOf } from '../sessions.js';
+import { PreEncodedReply } from '../commands/types.js';
 
 export interface ConnectionOptions {
   maxMessageSize: number;
@@ -160,6 +161,7 @@ export class Connection {
 
   /** Serializes a reply; a reply BSON can't hold (too large, bad value) becomes an error reply. */
   #encode(reply: Document, frame: (doc: Uint8Array) => Buffer): Buffer {
+    if (reply instanceof PreEncodedReply) return frame(reply.bytes);
     try {
       return frame(BSON.serialize(reply));
     } catch (err) {
