@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { serverCommand } from './server.js';
 import { doctorCommand } from './doctor.js';
+import { demoCommand } from './demo.js';
 import { ExitCode, reportError } from './common.js';
 import { UsageError } from '../errors.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(serverCommand());
+  program.addCommand(demoCommand());
   program.addCommand(doctorCommand());
   for (const sub of program.commands) sub.exitOverride();
   return program;
