@@ -15,12 +15,20 @@ export const REDACTED = '****';
 
 export function redactUri(uri: string): string {
   if (typeof uri !== 'string') return String(uri);
-  // user:password@ in the authority part (works for multi-host URIs that URL cannot parse).
-  let out = uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
-    return colon === -1 ? `${scheme}${user}@` : `${scheme}${user}:${REDACTED}@`;
-  });
+  // user:password@ before the hosts. The userinfo ends at the LAST '@' before the query, so a
+  // password with a raw '@' or '/' (invalid, but seen in practice) is still hidden entirely.
+  let out = uri;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(uri);
+  if (scheme) {
+    const start = scheme[0].length;
+    const queryAt = uri.indexOf('?', start);
+    const at = uri.lastIndexOf('@', queryAt === -1 ? uri.length - 1 : queryAt - 1);
+    if (at >= start) {
+      const userinfo = uri.slice(start, at);
+      const colon = userinfo.indexOf(':');
+      if (colon !== -1) out = `${uri.slice(0, start)}${userinfo.slice(0, colon)}:${REDACTED}${uri.slice(at)}`;
+    }
+  }
   const q = out.indexOf('?');
   if (q !== -1) {
     const hashAt = out.indexOf('#', q);
