@@ -9,6 +9,8 @@ import type { MongoClient } from 'mongodb';
 export class InflightTracker {
   #started = 0;
   #finished = 0;
+  #checkedOut = 0;
+  #checkOutFailed = 0;
   #idleWaiters: Array<() => void> = [];
   #shuttingDown = false;
   readonly #client: MongoClient;
@@ -29,7 +31,14 @@ export class InflightTracker {
     };
     this.#listeners = [
       ['connectionCheckOutStarted', started],
-      ['connectionCheckOutFailed', finished],
+      [
+        'connectionCheckOutFailed',
+        () => {
+          this.#checkOutFailed++;
+          finished();
+        },
+      ],
+      ['connectionCheckedOut', () => this.#checkedOut++],
       ['connectionCheckedIn', finished],
     ];
     for (const [event, fn] of this.#listeners) client.on(event as any, fn);
@@ -38,6 +47,16 @@ export class InflightTracker {
   /** Operations waiting for a connection or holding one right now. */
   get inflight(): number {
     return this.#started - this.#finished;
+  }
+
+  /** Operations queued for a connection (check-out started, not yet served or failed). */
+  get waiting(): number {
+    return this.#started - this.#checkedOut - this.#checkOutFailed;
+  }
+
+  /** Operations that finished (connection checked back in, or check-out failed) since tracking began. */
+  get finished(): number {
+    return this.#finished;
   }
 
   /** Total operations that asked the pool for a connection since tracking began. */
