@@ -60,6 +60,13 @@ for (const [label, driver] of drivers) {
         // Only this client talks to this server; the notes: 1 (polling) or 2 (streaming + RTT) per server.
         assert.ok(monitoring >= 1 && monitoring <= 2, `current ${status.connections.current}, pool ${pool}`);
         assert.ok(status.connections.active >= 1, 'the serverStatus command itself is active');
+        const coll = client.db('t').collection('c');
+        await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ i })));
+        const cursor = coll.find({}, { batchSize: 2 });
+        await cursor.next();
+        const withCursor = await client.db('admin').command({ serverStatus: 1 });
+        assert.equal(Number(withCursor.metrics.cursor.open.total), 1);
+        await cursor.close();
       } finally {
         await client.close();
         await own.stop();

@@ -42,6 +42,13 @@ function serverStatus(ctx: CommandContext): Document {
       virtual: Math.round((mem.rss + mem.external) / 1048576),
       supported: true,
     },
+    metrics: {
+      cursor: {
+        open: { total: Long.fromNumber(server.cursors.size) },
+        timedOut: Long.fromNumber(server.cursors.totalTimedOut),
+        totalOpened: Long.fromNumber(server.cursors.totalOpened),
+      },
+    },
     storageEngine: { name: 'poolkit-memory', supportsCommittedReads: true, persistent: false },
     ok: 1,
   };
