@@ -1,0 +1,464 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { MongoClient } from 'mongodb';
+import { PoolMonitorError } from '../errors.js';
+import { redactText } from '../util/redact.js';
+import { trackInflight } from '../client/inflight.js';
+import { resolveMonitorOptions, type PoolMonitorOptions, type ResolvedMonitorOptions } from './options.js';
+import { describeClient, driverPendingConnections, hasConnected, setMonitorCommands } from './driver-internals.js';
+import { ServerPoolState, type ConnectionRecord } from './server-state.js';
+import { LatencyRecorder } from './latency.js';
+import { applicationFrames, captureStack } from './stacks.js';
+import type {
+  CommandSnapshot,
+  LeakReport,
+  PoolMonitorEvents,
+  PoolSnapshot,
+  ServerConnections,
+} from './types.js';
+
+/** Latency samples for exporters that record per event (OpenTelemetry histograms). */
+export type SampleKind = 'waitTime' | 'useTime' | 'createTime';
+export interface SampleSink {
+  pool(kind: SampleKind, server: string, ms: number): void;
+  /** `errorType` is set for failed commands (server codeName or error class). */
+  command(name: string, ms: number, errorType: string | undefined): void;
+}
+
+/** `saturated` is not repeated for a server within this long (the pool may hover at its limit). */
+const SATURATION_REPEAT_MS = 1000;
+/** Slowest leak-sweep period: leaks are reported at most this late. */
+const MAX_SWEEP_MS = 1000;
+
+interface CommandStats {
+  count: number;
+  failed: number;
+  duration: LatencyRecorder;
+}
+
+const liveNames = new Set<string>();
+
+/**
+ * Exact live state of a client's connection pools, from the driver's pool (CMAP) events, plus
+ * leak detection and, with `commands: true`, per-command statistics. Attach before the client
+ * connects; read with `snapshot()`; export with `mongo-poolkit/prometheus` or `/otel`.
+ */
+export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
+  readonly name: string;
+  readonly client: MongoClient;
+  readonly #options: ResolvedMonitorOptions;
+  readonly #servers = new Map<string, ServerPoolState>();
+  readonly #commands: Map<string, CommandStats> | undefined;
+  readonly #listeners: Array<[string, (event: any) => void]> = [];
+  #lastAddress = '';
+  #lastState: ServerPoolState | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #reconcileScheduled = false;
+  #dispatching = 0;
+  #detached = false;
+  #previousMonitorCommands: boolean | undefined;
+  #sinks: SampleSink[] = [];
+
+  /**
+   * Starts monitoring `client`. Call before `connect()` and before the first operation:
+   * pool events emitted earlier are lost and the counts would be wrong.
+   * @throws PoolMonitorError if the client already connected (or is connecting).
+   * @throws PoolConfigError for an invalid option.
+   */
+  static attach(client: MongoClient, options?: PoolMonitorOptions): PoolMonitor {
+    if (client === null || typeof client !== 'object' || typeof (client as any).on !== 'function') {
+      throw new PoolMonitorError('PoolMonitor.attach needs a MongoClient');
+    }
+    const resolved = resolveMonitorOptions(options);
+    if (hasConnected(client)) {
+      throw new PoolMonitorError(
+        'PoolMonitor.attach: the client is already connected (or connecting); attach before connect() and before ' +
+          'the first operation, or pool events already emitted are missed and the counts would be wrong',
+      );
+    }
+    return new PoolMonitor(client, resolved);
+  }
+
+  private constructor(client: MongoClient, options: ResolvedMonitorOptions) {
+    super();
+    this.client = client;
+    this.#options = options;
+    this.name = uniqueName(options.name, describeClient(client), options.name !== undefined);
+    liveNames.add(this.name);
+    this.#commands = options.commands ? new Map() : undefined;
+    trackInflight(client); // graceful shutdown and readiness work with monitored clients
+    this.#subscribe();
+    if (options.commands) this.#previousMonitorCommands = setMonitorCommands(client, true);
+    if (options.leakThresholdMS !== undefined) {
+      const period = Math.max(1, Math.min(options.leakThresholdMS / 2, MAX_SWEEP_MS));
+      this.#sweepTimer = setInterval(() => this.#sweep(), period);
+      this.#sweepTimer.unref();
+    }
+  }
+
+  get options(): Readonly<ResolvedMonitorOptions> {
+    return this.#options;
+  }
+
+  get detached(): boolean {
+    return this.#detached;
+  }
+
+  /** Removes every listener this monitor added to the client and stops its timer. Idempotent. */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    for (const [event, fn] of this.#listeners) this.client.off(event as any, fn);
+    this.#listeners.length = 0;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    if (this.#previousMonitorCommands !== undefined) setMonitorCommands(this.client, this.#previousMonitorCommands);
+    liveNames.delete(this.name);
+    this.#sinks = [];
+    this.emit('detached');
+  }
+
+  /** A plain JSON-serialisable picture of every pool of the client. */
+  snapshot(): PoolSnapshot {
+    if (this.#dispatching === 0) this.#reconcileAll();
+    const servers: PoolSnapshot['servers'] = {};
+    for (const [address, state] of this.#servers) servers[address] = state.snapshot();
+    const snapshot: PoolSnapshot = { name: this.name, at: new Date().toISOString(), servers, leaks: this.#currentLeaks() };
+    if (this.#commands) {
+      const commands: Record<string, CommandSnapshot> = {};
+      for (const [name, stats] of this.#commands) {
+        commands[name] = { count: stats.count, failed: stats.failed, duration: stats.duration.summary() };
+      }
+      // Keep `leaks` last for readability of printed snapshots.
+      const { leaks, ...rest } = snapshot;
+      return { ...rest, commands, leaks };
+    }
+    return snapshot;
+  }
+
+  /** The server's own view (`serverStatus.connections`); it also counts the driver's monitoring sockets. */
+  async serverConnections(): Promise<ServerConnections> {
+    const status = await this.client.db('admin').command({ serverStatus: 1 });
+    const connections = status?.connections;
+    if (connections === null || typeof connections !== 'object') {
+      throw new PoolMonitorError('serverStatus returned no connections section');
+    }
+    const out: ServerConnections = { current: 0, available: 0, totalCreated: 0 };
+    for (const [key, value] of Object.entries(connections)) {
+      const n = Number(value);
+      if (Number.isFinite(n)) out[key] = n;
+    }
+    return out;
+  }
+
+  /** @internal Exporters that need each latency sample (OpenTelemetry histograms). Returns an unsubscribe. */
+  addSampleSink(sink: SampleSink): () => void {
+    if (this.#detached) return () => {};
+    this.#sinks = [...this.#sinks, sink];
+    return () => {
+      this.#sinks = this.#sinks.filter((s) => s !== sink);
+    };
+  }
+
+  /** @internal Per-server states for exporters (read-only use). */
+  serverStates(): ReadonlyMap<string, ServerPoolState> {
+    return this.#servers;
+  }
+
+  /** @internal Per-command statistics for exporters (read-only use). */
+  commandStats(): ReadonlyMap<string, CommandStats> | undefined {
+    return this.#commands;
+  }
+
+  // ---- event handling -------------------------------------------------------------------
+
+  #state(address: string): ServerPoolState {
+    if (address === this.#lastAddress && this.#lastState !== undefined) return this.#lastState;
+    let state = this.#servers.get(address);
+    if (state === undefined) {
+      state = new ServerPoolState(address, this.#options.histogram, this.#options.captureStacks && !this.#options.commands);
+      this.#servers.set(address, state);
+    }
+    this.#lastAddress = address;
+    this.#lastState = state;
+    return state;
+  }
+
+  #on(event: string, fn: (event: any) => void): void {
+    this.client.on(event as any, fn);
+    this.#listeners.push([event, fn]);
+  }
+
+  #subscribe(): void {
+    const stacksAtCheckout = this.#options.captureStacks && !this.#options.commands;
+    const saturationThreshold = this.#options.saturationThresholdMS;
+
+    this.#on('connectionPoolCreated', (e) => this.#state(e.address).poolCreated(e.options));
+    this.#on('connectionPoolReady', (e) => this.#afterEvent(this.#state(e.address)));
+    this.#on('connectionPoolCleared', (e) => {
+      const state = this.#state(e.address);
+      state.poolCleared();
+      if (this.listenerCount('cleared') > 0) {
+        this.#emitSafely('cleared', {
+          pool: this.name,
+          server: state.address,
+          cause: state.lastCause,
+          interruptInUseConnections: e.interruptInUseConnections === true,
+          count: state.clearedCount,
+        });
+      }
+    });
+    this.#on('connectionPoolClosed', (e) => {
+      const state = this.#state(e.address);
+      const now = performance.now();
+      for (const record of state.poolClosed()) {
+        if (record.leaked) this.#emitReleased(state, record, now);
+      }
+    });
+    this.#on('connectionCreated', (e) => {
+      const state = this.#state(e.address);
+      state.connectionCreated(e.connectionId, performance.now());
+      if (state.needsReconcile) this.#afterEvent(state);
+    });
+    this.#on('connectionReady', (e) => {
+      const state = this.#state(e.address);
+      const createMS = state.connectionReady(e.connectionId, performance.now());
+      if (createMS !== undefined && this.#sinks.length > 0) {
+        for (const sink of this.#sinks) sink.pool('createTime', state.address, createMS);
+      }
+    });
+    this.#on('connectionClosed', (e) => {
+      const state = this.#state(e.address);
+      state.connectionClosed(e.connectionId, e.reason);
+      if (state.needsReconcile) this.#afterEvent(state);
+    });
+    this.#on('connectionCheckOutStarted', (e) => {
+      const state = this.#state(e.address);
+      state.checkOutStarted();
+      if (stacksAtCheckout) state.pendingStacks!.push(performance.now(), captureStack());
+    });
+    this.#on('connectionCheckedOut', (e) => {
+      const state = this.#state(e.address);
+      const now = performance.now();
+      const waited: number = e.durationMS ?? 0;
+      const record = state.checkedOut(e.connectionId, waited, now);
+      if (stacksAtCheckout) {
+        const stack = state.pendingStacks!.take(now, waited);
+        if (record !== undefined) record.stack = stack;
+        state.pendingStacks!.trim(state.pending);
+      }
+      if (this.#sinks.length > 0) for (const sink of this.#sinks) sink.pool('waitTime', state.address, waited);
+      if (state.maxPoolSize > 0 && state.inUse >= state.maxPoolSize) this.#saturated(state, 'maxPoolSize', now);
+      else if (saturationThreshold !== undefined && waited > saturationThreshold) this.#saturated(state, 'waitTime', now, waited);
+      if (state.needsReconcile) this.#afterEvent(state);
+    });
+    this.#on('connectionCheckOutFailed', (e) => {
+      const state = this.#state(e.address);
+      const waited: number = e.durationMS ?? 0;
+      state.checkOutFailed(e.reason);
+      if (stacksAtCheckout) {
+        state.pendingStacks!.take(performance.now(), waited);
+        state.pendingStacks!.trim(state.pending);
+      }
+      if (this.listenerCount('checkoutFailed') > 0) {
+        const error = e.error instanceof Error ? redactText(`${e.error.name}: ${e.error.message}`) : undefined;
+        this.#emitSafely('checkoutFailed', {
+          pool: this.name,
+          server: state.address,
+          reason: e.reason,
+          waitedMS: waited,
+          ...(error !== undefined ? { error } : {}),
+        });
+      }
+      if (saturationThreshold !== undefined && waited > saturationThreshold) {
+        this.#saturated(state, 'waitTime', performance.now(), waited);
+      } else if (state.saturated) {
+        endSaturationEpisode(state);
+      }
+      if (state.needsReconcile) this.#afterEvent(state);
+    });
+    this.#on('connectionCheckedIn', (e) => {
+      const state = this.#state(e.address);
+      const now = performance.now();
+      const record = state.checkedIn(e.connectionId, now);
+      if (record === undefined) return;
+      if (this.#sinks.length > 0) for (const sink of this.#sinks) sink.pool('useTime', state.address, now - record.outAt);
+      if (record.leaked) this.#emitReleased(state, record, now);
+      if (state.saturated) endSaturationEpisode(state);
+    });
+    // SDAM: the error that makes the driver clear a pool arrives just before the clear.
+    this.#on('serverDescriptionChanged', (e) => {
+      const error = e.newDescription?.error;
+      this.#state(e.address).lastServerError = error ? describeError(error) : null;
+    });
+
+    if (this.#options.commands) {
+      const captureAtCommand = this.#options.captureStacks;
+      this.#on('commandStarted', (e) => {
+        const record = this.#state(e.address).connections.get(e.connectionId);
+        if (record === undefined || !record.held) return;
+        const target = e.command?.[e.commandName];
+        record.noteCommand(e.commandName, e.databaseName, typeof target === 'string' ? target : undefined);
+        // The command event names its connection and runs in the operation's async context: exact.
+        if (captureAtCommand && record.stack === undefined) record.stack = captureStack();
+      });
+      this.#on('commandSucceeded', (e) => this.#commandDone(e.commandName, e.duration, undefined));
+      this.#on('commandFailed', (e) => this.#commandDone(e.commandName, e.duration, errorType(e.failure)));
+    }
+  }
+
+  #commandDone(name: string, duration: number, failure: string | undefined): void {
+    let stats = this.#commands!.get(name);
+    if (stats === undefined) {
+      stats = { count: 0, failed: 0, duration: new LatencyRecorder(this.#options.histogram) };
+      this.#commands!.set(name, stats);
+    }
+    stats.count++;
+    if (failure !== undefined) stats.failed++;
+    const ms = typeof duration === 'number' ? duration : 0;
+    stats.duration.recordMS(ms);
+    if (this.#sinks.length > 0) for (const sink of this.#sinks) sink.command(name, ms, failure);
+  }
+
+  #saturated(state: ServerPoolState, reason: 'maxPoolSize' | 'waitTime', now: number, waitedMS?: number): void {
+    if (state.saturated) return;
+    state.saturated = true;
+    if (now - state.lastSaturatedAt < SATURATION_REPEAT_MS) return;
+    state.lastSaturatedAt = now;
+    if (this.listenerCount('saturated') === 0) return;
+    this.#emitSafely('saturated', {
+      pool: this.name,
+      server: state.address,
+      reason,
+      inUse: state.inUse,
+      pending: state.pending,
+      maxPoolSize: state.maxPoolSize,
+      ...(waitedMS !== undefined ? { waitedMS } : {}),
+    });
+  }
+
+  // ---- leaks ----------------------------------------------------------------------------
+
+  #sweep(): void {
+    const threshold = this.#options.leakThresholdMS!;
+    const now = performance.now();
+    for (const state of this.#servers.values()) {
+      for (const record of state.connections.values()) {
+        if (record.held && !record.leaked && now - record.outAt >= threshold) {
+          record.leaked = true;
+          if (this.listenerCount('leak') > 0) this.#emitSafely('leak', this.#leakReport(state, record, now));
+        }
+      }
+    }
+    this.#reconcileAll();
+  }
+
+  #currentLeaks(): LeakReport[] {
+    const leaks: LeakReport[] = [];
+    const now = performance.now();
+    for (const state of this.#servers.values()) {
+      for (const record of state.connections.values()) {
+        if (record.held && record.leaked) leaks.push(this.#leakReport(state, record, now));
+      }
+    }
+    return leaks;
+  }
+
+  #leakReport(state: ServerPoolState, record: ConnectionRecord, now: number): LeakReport {
+    const heldMS = round(now - record.outAt);
+    const report: LeakReport = {
+      pool: this.name,
+      server: state.address,
+      connectionId: record.id,
+      heldMS,
+      checkedOutAt: new Date(Date.now() - heldMS).toISOString(),
+    };
+    if (this.#options.commands) report.commands = record.commands();
+    if (this.#options.captureStacks) {
+      const stack = applicationFrames(record.stack);
+      if (stack !== undefined) report.stack = stack;
+    }
+    return report;
+  }
+
+  #emitReleased(state: ServerPoolState, record: ConnectionRecord, now: number): void {
+    record.leaked = false;
+    if (this.listenerCount('released') === 0) return;
+    this.#emitSafely('released', {
+      pool: this.name,
+      server: state.address,
+      connectionId: record.id,
+      heldMS: round(now - record.outAt),
+    });
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  /**
+   * Listeners run inside the driver's event dispatch: an exception thrown there would corrupt
+   * the pool, so it is re-thrown outside the driver (it still surfaces as uncaught).
+   */
+  #emitSafely<K extends keyof PoolMonitorEvents>(event: K, ...args: PoolMonitorEvents[K]): void {
+    this.#dispatching++;
+    try {
+      (this.emit as any)(event, ...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    } finally {
+      this.#dispatching--;
+    }
+  }
+
+  /** Reconciles after the driver's current event sequence has finished. */
+  #afterEvent(state: ServerPoolState): void {
+    if (!state.needsReconcile || this.#reconcileScheduled) return;
+    this.#reconcileScheduled = true;
+    setImmediate(() => {
+      this.#reconcileScheduled = false;
+      this.#reconcileAll();
+    }).unref();
+  }
+
+  #reconcileAll(): void {
+    if (this.#detached) return;
+    for (const state of this.#servers.values()) {
+      if (state.needsReconcile) state.reconcile(driverPendingConnections(this.client, state.address));
+    }
+  }
+}
+
+/** A saturation episode ends when nothing waits and a connection is free. */
+function endSaturationEpisode(state: ServerPoolState): void {
+  if (state.pending === 0 && (state.maxPoolSize === 0 || state.inUse < state.maxPoolSize)) state.saturated = false;
+}
+
+function uniqueName(requested: string | undefined, fallback: string, explicit: boolean): string {
+  const base = requested ?? fallback;
+  if (!liveNames.has(base)) return base;
+  if (explicit) {
+    throw new PoolMonitorError(
+      `PoolMonitor.attach: another attached monitor is already named ${JSON.stringify(base)}; pass a unique name option`,
+    );
+  }
+  for (let n = 2; ; n++) {
+    const candidate = `${base}#${n}`;
+    if (!liveNames.has(candidate)) return candidate;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return redactText(`${error.name}: ${error.message}`);
+  return redactText(String(error));
+}
+
+function errorType(failure: any): string {
+  if (typeof failure?.codeName === 'string' && failure.codeName !== '') return failure.codeName;
+  if (typeof failure?.name === 'string' && failure.name !== '') return failure.name;
+  return '_OTHER';
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,232 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { MongoClient as MongoClient6 } from 'mongodb6';
+import { PoolMonitor } from '../../src/monitor/index.js';
+import { PoolConfigError, PoolMonitorError } from '../../src/errors.js';
+import { getInflightTracker, trackInflight } from '../../src/client/inflight.js';
+import { useServer } from '../helpers/server.js';
+import { EventTally, listenerCounts } from './tally.js';
+import { driverPool, events, once, sumClosed, sumFailed, until } from './helpers.js';
+
+type AnyClientClass = new (uri: string, options?: any) => MongoClient;
+const drivers: Array<[string, AnyClientClass]> = [
+  ['driver 7', MongoClient],
+  ['driver 6 (mongodb6)', MongoClient6 as unknown as AnyClientClass],
+];
+
+describe('PoolMonitor against the embedded server', () => {
+  const srv = useServer();
+  const address = () => `${srv().host}:${srv().port}`;
+
+  test('10,000 concurrent operations over maxPoolSize 10 end exact and match the driver and the server', async () => {
+    const client = new MongoClient(srv().uri, { maxPoolSize: 10 });
+    const monitor = PoolMonitor.attach(client, { name: 'bulk' });
+    const tally = new EventTally(client);
+    try {
+      // Connect first: 10,000 operations all waiting in auto-connect starve the driver's own monitor.
+      await client.connect();
+      const results = await Promise.all(Array.from({ length: 10_000 }, () => client.db('app').command({ ping: 1 })));
+      assert.equal(results.filter((r) => r.ok === 1).length, 10_000);
+
+      const snap = monitor.snapshot();
+      assert.equal(snap.name, 'bulk');
+      assert.deepEqual(Object.keys(snap.servers), [address()]);
+      const s = snap.servers[address()];
+      assert.equal(s.inUse, 0);
+      assert.equal(s.pending, 0);
+      assert.equal(s.opening, 0);
+      assert.equal(s.maxPoolSize, 10);
+      assert.equal(s.created - sumClosed(s), s.total);
+      assert.equal(s.total, s.idle);
+      assert.ok(s.total >= 2 && s.total <= 10, `total ${s.total}`);
+      // Equal to an independent tally of the driver's own events.
+      assert.equal(s.created, tally.n('connectionCreated'));
+      assert.equal(sumClosed(s), tally.n('connectionClosed'));
+      assert.equal(s.checkedOut, tally.n('connectionCheckedOut'));
+      assert.ok(s.checkedOut >= 10_000);
+      assert.equal(sumFailed(s), tally.n('connectionCheckOutFailed'));
+      assert.equal(s.pending, tally.n('connectionCheckOutStarted') - tally.n('connectionCheckedOut') - tally.n('connectionCheckOutFailed'));
+      assert.equal(s.inUse, tally.n('connectionCheckedOut') - tally.n('connectionCheckedIn'));
+      assert.equal(s.waitTime.count, s.checkedOut);
+      assert.equal(s.useTime.count, tally.n('connectionCheckedIn'));
+      assert.equal(s.createTime.count, tally.n('connectionReady'));
+      assert.ok(s.waitTime.max > 0, 'operations queued behind 10 connections must have waited');
+      assert.ok(s.useTime.p50 > 0 && s.useTime.p50 <= s.useTime.p99 && s.useTime.p99 <= s.useTime.max * 1.001);
+      // And to the driver's own (internal) counters.
+      const driver = driverPool(client, address());
+      assert.deepEqual({ total: s.total, idle: s.idle, opening: s.opening, inUse: s.inUse }, {
+        total: driver.total,
+        idle: driver.available,
+        opening: driver.pending,
+        inUse: driver.checkedOut,
+      });
+
+      // The server sees the pool plus the driver's monitoring connection(s).
+      const server = await monitor.serverConnections();
+      const pool = monitor.snapshot().servers[address()].total;
+      const monitoring = server.current - pool;
+      assert.ok(monitoring >= 1 && monitoring <= 2, `server ${server.current} vs pool ${pool}`);
+      assert.equal(JSON.parse(JSON.stringify(snap)).servers[address()].created, s.created, 'snapshot is plain JSON');
+    } finally {
+      tally.stop();
+      await client.close();
+      monitor.detach();
+    }
+    const closed = monitor.snapshot().servers[address()];
+    assert.equal(closed.total, 0);
+    assert.equal(closed.created - sumClosed(closed), 0);
+    assert.equal(closed.closed.poolClosed, closed.created);
+  });
+
+  for (const [label, Client] of drivers) {
+    test(`${label}: attaching to a connected client throws PoolMonitorError`, async () => {
+      const client = new Client(srv().uri, { maxPoolSize: 2 });
+      try {
+        await client.connect();
+        assert.throws(
+          () => PoolMonitor.attach(client),
+          (error: unknown) => error instanceof PoolMonitorError && error.code === 'POOLKIT_ERR_MONITOR' && /before connect/.test(error.message),
+        );
+        await client.close();
+        // A closed client has no topology: attaching before it reconnects is allowed and counts the new pool.
+        const monitor = PoolMonitor.attach(client);
+        const tally = new EventTally(client);
+        await client.connect();
+        await client.db('app').command({ ping: 1 });
+        const s = monitor.snapshot().servers[address()];
+        assert.ok(s.checkedOut >= 1);
+        assert.equal(s.checkedOut, tally.n('connectionCheckedOut'));
+        assert.equal(s.created, tally.n('connectionCreated'));
+        tally.stop();
+        monitor.detach();
+      } finally {
+        await client.close();
+      }
+    });
+
+    test(`${label}: counts match the driver's events, commands mode turns on command monitoring`, async () => {
+      const client = new Client(srv().uri, { maxPoolSize: 3 });
+      const monitor = PoolMonitor.attach(client, { commands: true });
+      const tally = new EventTally(client);
+      let commandEvents = 0;
+      client.on('commandSucceeded', () => commandEvents++);
+      try {
+        await Promise.all(Array.from({ length: 300 }, () => client.db('app').command({ ping: 1 })));
+        const snap = monitor.snapshot();
+        const s = snap.servers[address()];
+        assert.equal(s.checkedOut, tally.n('connectionCheckedOut'));
+        assert.equal(s.created, tally.n('connectionCreated'));
+        assert.equal(s.total, s.created - sumClosed(s));
+        assert.equal(s.inUse + s.pending + s.opening, 0);
+        assert.ok(commandEvents >= 300, 'the driver emitted command events');
+        assert.equal(snap.commands?.ping.count, 300);
+        assert.equal(snap.commands?.ping.failed, 0);
+        assert.ok(snap.commands!.ping.duration.max > 0);
+      } finally {
+        tally.stop();
+        await client.close();
+        monitor.detach();
+      }
+    });
+
+    test(`${label}: a pool cleared during handshakes is reported with its cause and leaves no drift`, async () => {
+      // Handshakes that finish while the pool is paused are destroyed without connectionClosed.
+      const client = new Client(srv().uri, {
+        maxPoolSize: 5,
+        maxConnecting: 2,
+        heartbeatFrequencyMS: 60_000,
+        serverMonitoringMode: 'poll',
+      });
+      const monitor = PoolMonitor.attach(client, { name: `clear ${label}` });
+      const tally = new EventTally(client);
+      try {
+        await client.db('app').command({ ping: 1 });
+        srv().failCommand({
+          mode: { times: 2 },
+          data: { failCommands: ['hello', 'ismaster', 'isMaster'], blockConnection: true, blockTimeMS: 400 },
+        });
+        const created = events(client, 'connectionCreated', 2);
+        // One operation takes the idle connection, two open new ones (their handshakes are held).
+        const pings = [1, 2, 3].map(() => client.db('app').command({ ping: 1 }));
+        const first = await Promise.race(pings.map((p, i) => p.then(() => i)));
+        await created;
+        await until(() => !srv().core.failPoints.active); // both handshakes reached the server
+        assert.equal(monitor.snapshot().servers[address()].opening, 2);
+
+        // A network error on the idle connection clears the pool; the monitor's check fails too, so it stays paused.
+        srv().failCommand({ mode: 'alwaysOn', data: { failCommands: ['ping', 'hello', 'ismaster', 'isMaster'], closeConnection: true } });
+        const cleared = once(monitor, 'cleared');
+        await assert.rejects(client.db('app').command({ ping: 1 }), /closed|network/i);
+        const [report] = await cleared;
+        assert.equal(report.server, address());
+        assert.match(report.cause ?? '', /MongoNetworkError/);
+
+        const outcomes = await Promise.allSettled(pings.filter((_, i) => i !== first));
+        assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+        const s = monitor.snapshot().servers[address()];
+        assert.equal(s.cleared.count, 1);
+        assert.match(s.cleared.lastCause ?? '', /MongoNetworkError/);
+        assert.equal(s.opening, 0, 'handshakes destroyed silently are no longer opening');
+        assert.equal(s.created, 3);
+        assert.equal(s.total, s.created - sumClosed(s));
+        assert.equal(s.total, driverPool(client, address()).total);
+        assert.equal(tally.n('connectionClosed'), 1, 'the driver itself reported only one close');
+        assert.equal(s.closed.stale, 2);
+        assert.equal(s.checkoutFailed.connectionError, tally.failedByReason.connectionError);
+      } finally {
+        srv().failCommand({ mode: 'off' });
+        tally.stop();
+        await client.close();
+        monitor.detach();
+      }
+    });
+  }
+
+  test('detach removes every listener it added; attach also tracks in-flight operations', async () => {
+    const client = new MongoClient(srv().uri);
+    trackInflight(client); // the in-flight tracker belongs to the client and stays
+    const before = listenerCounts(client);
+    const monitor = PoolMonitor.attach(client, { commands: true, leakThresholdMS: 50, captureStacks: true });
+    const during = listenerCounts(client);
+    assert.ok(during.connectionCheckedOut > before.connectionCheckedOut);
+    assert.ok(during.commandStarted > before.commandStarted);
+    monitor.detach();
+    assert.deepEqual(listenerCounts(client), before);
+    monitor.detach(); // idempotent
+    assert.equal((client as any).options.monitorCommands, false, 'command monitoring restored');
+
+    const fresh = new MongoClient(srv().uri);
+    const m2 = PoolMonitor.attach(fresh);
+    assert.ok(getInflightTracker(fresh), 'attach starts the in-flight tracker used by graceful shutdown');
+    m2.detach();
+  });
+
+  test('options are validated and name the option', () => {
+    const client = new MongoClient(srv().uri);
+    const bad: Array<[object, string]> = [
+      [{ leakThresholdMS: 0 }, 'leakThresholdMS'],
+      [{ leakThresholdMS: '5' }, 'leakThresholdMS'],
+      [{ saturationThresholdMS: -1 }, 'saturationThresholdMS'],
+      [{ commands: 'yes' }, 'commands'],
+      [{ captureStacks: true }, 'captureStacks'],
+      [{ histogram: { significantDigits: 7 } }, 'histogram.significantDigits'],
+      [{ histogram: { buckets: [] } }, 'histogram.buckets'],
+      [{ name: '' }, 'name'],
+      [{ leakTreshold: 5 }, 'leakTreshold'],
+    ];
+    for (const [options, option] of bad) {
+      assert.throws(
+        () => PoolMonitor.attach(client, options as any),
+        (error: unknown) => error instanceof PoolConfigError && error.option === option && error.message.startsWith(option),
+        JSON.stringify(options),
+      );
+    }
+    const a = PoolMonitor.attach(client, { name: 'same' });
+    assert.throws(() => PoolMonitor.attach(new MongoClient(srv().uri), { name: 'same' }), PoolMonitorError);
+    const b = PoolMonitor.attach(new MongoClient(srv().uri));
+    const c = PoolMonitor.attach(new MongoClient(srv().uri));
+    assert.notEqual(b.name, c.name, 'default names are made unique');
+    for (const m of [a, b, c]) m.detach();
+  });
+});
