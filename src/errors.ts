@@ -85,3 +85,10 @@ export function describeValue(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/** A measurement produced nothing to measure (every operation of a load run failed). */
+export class MeasurementError extends PoolkitError {
+  constructor(message: string) {
+    super(message, 'POOLKIT_ERR_MEASUREMENT');
+  }
+}
