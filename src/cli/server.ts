@@ -6,9 +6,13 @@ import { UsageError } from '../errors.js';
 import { redactUri } from '../util/redact.js';
 import { parseIntegerFlag, parseNumberFlag } from './common.js';
 
-/** Flags shared by every command that can start the embedded server (server, demo, bench, advise). */
-export function addServerFlags(command: Command): Command {
-  return command
+/**
+ * Flags shared by every command that can start the embedded server (server, demo, bench, advise).
+ * Auth and TLS flags only make sense for `poolkit server`: the other commands' own clients could
+ * not reach a server they secured, so they take `--uri` for secured deployments instead.
+ */
+export function addServerFlags(command: Command, { security = false }: { security?: boolean } = {}): Command {
+  command
     .addOption(new Option('--max-incoming-connections <n>', 'close connections beyond this many at once').argParser(parseIntegerFlag(1)))
     .addOption(new Option('--max-memory-bytes <n>', 'cap the bytes of stored documents').argParser(parseIntegerFlag(1)))
     .addOption(new Option('--seed <seed>', 'seed for fail point probabilities and latency distributions'))
@@ -17,11 +21,15 @@ export function addServerFlags(command: Command): Command {
     )
     .addOption(new Option('--max-concurrent-ops <n>', 'at most n operations execute at once; the rest queue (0 = unlimited)').argParser(parseIntegerFlag(0)))
     .addOption(new Option('--handshake-delay-ms <time>', "delay of each connection's first hello (slow connection establishment)").argParser(parseServiceTimeFlag))
-    .addOption(new Option('--auth <user:password>', 'require SCRAM authentication as this admin user (prefer the POOLKIT_AUTH environment variable: flags show in process listings)'))
-    .addOption(new Option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key'))
-    .addOption(new Option('--tls-key <file>', 'private key of --tls-cert (PEM)'))
-    .addOption(new Option('--tls-ca <file>', 'require client certificates signed by this CA (PEM)'))
     .option('--no-test-commands', 'disable configureFailPoint and other test commands (they then fail with code 59, as on mongod)');
+  if (security) {
+    command
+      .addOption(new Option('--auth <user:password>', 'require SCRAM authentication as this admin user (prefer the POOLKIT_AUTH environment variable: flags show in process listings)'))
+      .addOption(new Option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key'))
+      .addOption(new Option('--tls-key <file>', 'private key of --tls-cert (PEM)'))
+      .addOption(new Option('--tls-ca <file>', 'require client certificates signed by this CA (PEM)'));
+  }
+  return command;
 }
 
 /** Server options from parsed flags (shared by the commands that start an embedded server). */
@@ -94,7 +102,7 @@ export function serverCommand(): Command {
     .option('--json', 'print {"uri","port","host"} as one JSON line instead of the bare URI')
     .addOption(new Option('--replset <n>', 'run a replica set of n members (ports: --port 0 picks free ones, --port P uses P, P+1, ...)').argParser(parseIntegerFlag(1, 50)))
     .addOption(new Option('--replication-lag-ms <ms>', 'with --replset: writes reach the secondaries this much later').argParser(parseNumberFlag(0)));
-  addServerFlags(command);
+  addServerFlags(command, { security: true });
   command.action(async (opts) => {
     const options = { ...serverOptionsFrom(opts), auth: authFrom(opts.auth, process.env.POOLKIT_AUTH), port: opts.port, host: opts.host };
     const server = opts.replset === undefined

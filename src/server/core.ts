@@ -60,8 +60,9 @@ export class ServerCore {
   /** host:port clients dialled (set once listening). */
   address = '';
   /**
-   * Pipeline slots, run in this order around every command: auth → failCommand (built in) →
-   * topology (replica-set gating, retryable-write dedupe) → loadModel (latency, capacity) → handler.
+   * Pipeline slots, run in this order around every command (see dispatch.ts): auth → topology
+   * (replica-set gating, retryable-write dedupe, labels) → failCommand (built in) → loadModel
+   * (latency, capacity) → handler.
    */
   readonly middleware: { auth: Middleware | null; topology: Middleware | null; loadModel: Middleware | null } = {
     auth: null,

@@ -103,7 +103,13 @@ async function failCommandStage(ctx: CommandContext, spec: CommandSpec): Promise
 
 function execute(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
   const loadModel = ctx.server.middleware.loadModel;
-  if (loadModel && !spec.loadExempt) return loadModel(ctx, spec, () => Promise.resolve(spec.handler(ctx)));
+  if (loadModel && !spec.loadExempt) return loadModel(ctx, spec, () => runHandler(ctx, spec));
+  return runHandler(ctx, spec);
+}
+
+/** An operation interrupted while it waited (stepdown, shutdown, maxTimeMS) must not run at all. */
+function runHandler(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
+  ctx.signal.throwIfAborted();
   return Promise.resolve(spec.handler(ctx));
 }
 

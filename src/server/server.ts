@@ -7,6 +7,7 @@ import { Connection } from './connection/connection.js';
 import { MAX_MESSAGE_SIZE } from './wire/constants.js';
 import type { FailCommandSpec } from './faults/failpoint.js';
 import { createRandom } from '../util/random.js';
+import { PoolConfigError } from '../errors.js';
 import { applyServerFeatures, type FeatureOptions } from './features.js';
 import { createTransportServer, secureContextOptions, type ServerTlsOptions } from './tls.js';
 import type { LoadModel } from './faults/load-model.js';
@@ -162,16 +163,16 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 function validateServerOptions(o: CoreOptions, raw: ServerOptions): void {
   const intIn = (name: string, v: unknown, min: number, max: number) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(`startServer: '${name}' must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+      throw new PoolConfigError(name, v, `must be an integer from ${min} to ${max}`);
     }
   };
   intIn('port', o.port, 0, 65535);
-  if (typeof o.host !== 'string' || o.host.length === 0) throw new TypeError(`startServer: 'host' must be a non-empty string`);
+  if (typeof o.host !== 'string' || o.host.length === 0) throw new PoolConfigError('host', o.host, 'must be a non-empty string');
   intIn('maxCursors', o.maxCursors, 1, 10_000_000);
   intIn('cursorTimeoutMS', o.cursorTimeoutMS, 1, 2 ** 31 - 1);
   intIn('maxIncomingConnections', o.maxIncomingConnections, 1, 10_000_000);
   if (o.maxMemoryBytes !== undefined) intIn('maxMemoryBytes', o.maxMemoryBytes, 1, Number.MAX_SAFE_INTEGER);
   if (raw.maxMessageSizeBytes !== undefined) intIn('maxMessageSizeBytes', raw.maxMessageSizeBytes, 1024, 2 ** 31 - 1);
   if (raw.maxPendingWriteBytes !== undefined) intIn('maxPendingWriteBytes', raw.maxPendingWriteBytes, 1024, 2 ** 31 - 1);
-  if (typeof o.testCommands !== 'boolean') throw new TypeError(`startServer: 'testCommands' must be a boolean`);
+  if (typeof o.testCommands !== 'boolean') throw new PoolConfigError('testCommands', o.testCommands, 'must be a boolean');
 }

@@ -13,15 +13,9 @@ const NO_DEADLINE = new Set(['getMore']);
  */
 export function installLoadModel(core: ServerCore, model: LoadModel): void {
   core.middleware.loadModel = (ctx, _spec, next) =>
-    model.run(
-      ctx.commandName,
-      () => {
-        // An operation interrupted while it waited (stepdown, shutdown) must not run at all.
-        ctx.signal.throwIfAborted();
-        return next();
-      },
-      { deadline: deadlineOf(ctx), signal: ctx.signal },
-    );
+    // next() checks ctx.signal first (dispatch.runHandler): an operation interrupted while it
+    // waited here (stepdown, shutdown) never runs.
+    model.run(ctx.commandName, next, { deadline: deadlineOf(ctx), signal: ctx.signal });
   core.helloHooks.push((ctx) => model.delayHandshake(ctx.connection, ctx.signal));
 }
 
