@@ -1,24 +1,19 @@
 import { Double, Int32, Long, Decimal128, type Document } from 'bson';
 import { CommandError } from '../errors.js';
+import { isNumberLike, numberOf } from '../store/values.js';
 
 /**
  * Parameter readers for command handlers. Each names the bad argument in its error, as mongod does
  * ("BSON field 'find.limit' is the wrong type 'string', expected types '[long, int, decimal, double]'").
  */
 
-export function isNumeric(v: unknown): v is number | Int32 | Double | Long | Decimal128 {
-  return typeof v === 'number' || v instanceof Int32 || v instanceof Double || v instanceof Long || v instanceof Decimal128 || typeof v === 'bigint';
+/** A BSON number of any width, or a JS number (one definition, shared with the store). */
+export function isNumeric(v: unknown): v is number | Int32 | Double | Long | Decimal128 | bigint {
+  return isNumberLike(v);
 }
 
 /** A BSON numeric value as a JS number (Long beyond 2^53 loses precision; fine for parameters). */
-export function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v instanceof Int32 || v instanceof Double) return v.value;
-  if (v instanceof Long) return v.toNumber();
-  if (v instanceof Decimal128) return Number(v.toString());
-  if (typeof v === 'bigint') return Number(v);
-  return NaN;
-}
+export const toNumber: (v: unknown) => number = numberOf;
 
 function bsonTypeName(v: unknown): string {
   if (v === null) return 'null';

@@ -114,22 +114,14 @@ export class Connection {
   }
 
   async #handleMsg(request: OpMsgRequest): Promise<void> {
-    let reply: Document;
     let commandName: string | undefined;
-    try {
+    const reply = await this.#run(() => {
       const parsed = parseMsg(request);
       commandName = firstKey(parsed.body);
-      reply = await runCommand(this.#server, this.#registry, this.state, parsed);
-    } catch (err) {
-      if (err instanceof CloseConnection) {
-        this.#socket.destroy();
-        return;
-      }
-      reply = errorReply(err);
-    }
-    if (request.moreToCome) return; // unacknowledged: no reply, errors dropped
-    const flags = 0;
-    let frame = this.#encode(reply, (doc) => encodeOpMsg(nextResponseId(), request.requestId, doc, flags));
+      return parsed;
+    });
+    if (reply === null || request.moreToCome) return; // dropped, or unacknowledged: no reply
+    let frame = this.#encode(reply, (doc) => encodeOpMsg(nextResponseId(), request.requestId, doc));
     if (request.compressorId !== undefined && (commandName === undefined || !UNCOMPRESSIBLE_COMMANDS.has(commandName))) {
       frame = encodeCompressed(frame, request.compressorId);
     }
@@ -137,8 +129,7 @@ export class Connection {
   }
 
   async #handleQuery(request: OpQueryRequest): Promise<void> {
-    let reply: Document;
-    try {
+    const reply = await this.#run(() => {
       const parsed = parseQuery(request);
       const name = firstKey(parsed.body);
       if (name === undefined || !OP_QUERY_COMMANDS.has(name)) {
@@ -148,15 +139,22 @@ export class Connection {
           { codeName: 'UnsupportedOpQueryCommand' },
         );
       }
-      reply = await runCommand(this.#server, this.#registry, this.state, parsed);
+      return parsed;
+    });
+    if (reply !== null) this.#write(this.#encode(reply, (doc) => encodeOpReply(nextResponseId(), request.requestId, doc)));
+  }
+
+  /** Parses and runs one command; errors become error replies. Null: the connection was dropped on purpose. */
+  async #run(parse: () => ParsedCommand): Promise<Document | null> {
+    try {
+      return await runCommand(this.#server, this.#registry, this.state, parse());
     } catch (err) {
       if (err instanceof CloseConnection) {
         this.#socket.destroy();
-        return;
+        return null;
       }
-      reply = errorReply(err);
+      return errorReply(err);
     }
-    this.#write(this.#encode(reply, (doc) => encodeOpReply(nextResponseId(), request.requestId, doc)));
   }
 
   /** Serializes a reply; a reply BSON can't hold (too large, bad value) becomes an error reply. */
