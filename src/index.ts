@@ -7,3 +7,32 @@ export * from './client/index.js';
 export * from './monitor/index.js';
 export * from './resilience/index.js';
 export * from './sizing/index.js';
+export { adviseWorkload, type AdviseWorkloadOptions, type AdviseResult, type AdviseProgress, type AdviseVerification } from './advisor/index.js';
+// The load generator and sweep behind `poolkit bench` (its LatencySummary differs from the monitor's: ms percentiles incl. p90/p99.9).
+export {
+  runClosedLoop,
+  runOpenLoop,
+  runSweep,
+  poolSizesAround,
+  createWorkload,
+  WORKLOAD_NAMES,
+  renderTable,
+  renderJSON,
+  renderHTML,
+  smallestAdequateRun,
+  evaluatePoolSizes,
+  pointsFromSweep,
+  type ClosedLoopOptions,
+  type OpenLoopOptions,
+  type Workload,
+  type WorkloadName,
+  type PoolConfig,
+  type LoadShape,
+  type SweepOptions,
+  type SweepResult,
+  type SweepRun,
+  type LoadResult,
+  type Operation,
+  type PoolSizeEvaluation,
+  type VerificationCriteria,
+} from './bench/index.js';

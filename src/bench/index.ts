@@ -21,3 +21,12 @@ export { renderJSON } from './report/json.js';
 export { renderHTML, type HTMLReportOptions } from './report/html.js';
 export { lineChart, type LineChartOptions, type ChartSeries } from './report/svg.js';
 export { bestRuns, smallestAdequateRun, type AdequacyCriteria } from './report/summary.js';
+export {
+  evaluatePoolSizes,
+  pointsFromSweep,
+  DEFAULT_CRITERIA,
+  type PoolSizeEvaluation,
+  type PoolSizePoint,
+  type VerificationRow,
+  type VerificationCriteria,
+} from './adequacy.js';

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { serverCommand } from './server.js';
 import { doctorCommand } from './doctor.js';
 import { demoCommand } from './demo.js';
+import { benchCommand } from './bench.js';
+import { adviseCommand } from './advise.js';
 import { ExitCode, reportError } from './common.js';
 import { UsageError } from '../errors.js';
 
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(serverCommand());
   program.addCommand(demoCommand());
+  program.addCommand(benchCommand());
+  program.addCommand(adviseCommand());
   program.addCommand(doctorCommand());
   for (const sub of program.commands) sub.exitOverride();
   return program;

@@ -9,6 +9,7 @@ function sweepOf(points: [maxPoolSize: number, throughput: number, p99: number][
     label: String(maxPoolSize),
     config: { maxPoolSize },
     result: { ops: 1000, errors: 0, throughput, latency: { p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, mean: p99 / 2 } },
+    poolWait: { count: 1000, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, distribution: [] },
   })) as unknown as SweepRun[];
   return { runs } as SweepResult;
 }
@@ -25,6 +26,18 @@ test('smallestAdequateRun picks the smallest pool within 97% of the best through
   assert.equal(smallestAdequateRun(sweep)?.config.maxPoolSize, 8); // 1560 ≥ 0.97 × 1600, 9.9 ≤ 1.1 × 9.5
   assert.equal(smallestAdequateRun(sweep, { throughputShare: 0.99 })?.config.maxPoolSize, 12);
   assert.equal(smallestAdequateRun(sweepOf([])), undefined);
+});
+
+test('smallestAdequateRun tells configs apart by label, not only by maxPoolSize', () => {
+  const sweep = sweepOf([
+    [20, 1000, 12],
+    [20, 1000, 10],
+  ]);
+  sweep.runs[0].label = '20/0';
+  sweep.runs[1].label = '20/5';
+  sweep.runs[1].config = { maxPoolSize: 20, minPoolSize: 5 };
+  // 12 > 1.1 × 10: the warm pool qualifies, the cold one does not.
+  assert.equal(smallestAdequateRun(sweep)?.label, '20/5');
 });
 
 test('poolSizesAround gives a short neighbourhood, or 1..max when thorough', () => {

@@ -1,3 +1,4 @@
+import { evaluatePoolSizes, pointsFromSweep, type VerificationCriteria } from '../adequacy.js';
 import type { SweepResult, SweepRun } from '../sweep.js';
 
 /** The run with the highest throughput, and the one with the lowest p99 (ties: smaller pool). */
@@ -23,23 +24,15 @@ export function describeLoad(sweep: SweepResult): string {
   return `${shape}, ${length} per config after ${sweep.warmupMS} ms warm-up`;
 }
 
-export interface AdequacyCriteria {
-  /** Share of the best throughput a run must reach (default 0.97). */
-  throughputShare?: number;
-  /** Largest acceptable p99 as a multiple of the best p99 (default 1.1). */
-  p99Factor?: number;
-}
+/** Tolerances of `smallestAdequateRun` (defaults: the advisor's yardstick, see adequacy.ts). */
+export type AdequacyCriteria = Partial<VerificationCriteria>;
 
 /**
  * The smallest pool whose run is as good as the best within tolerances: throughput ≥ 97% of the
- * best and p99 ≤ 1.1 × the best p99 (the advisor's yardstick). Undefined when no run qualifies.
+ * best and p99 ≤ 1.1 × the best p99 (the advisor's yardstick, evaluatePoolSizes). Undefined when
+ * no run qualifies.
  */
 export function smallestAdequateRun(sweep: SweepResult, criteria: AdequacyCriteria = {}): SweepRun | undefined {
-  const { throughput, p99 } = bestRuns(sweep);
-  if (!throughput || !p99) return undefined;
-  const minThroughput = throughput.result.throughput * (criteria.throughputShare ?? 0.97);
-  const maxP99 = p99.result.latency.p99 * (criteria.p99Factor ?? 1.1);
-  return [...sweep.runs]
-    .sort((a, b) => a.config.maxPoolSize - b.config.maxPoolSize)
-    .find((run) => run.result.throughput >= minThroughput && run.result.latency.p99 <= maxP99);
+  const row = evaluatePoolSizes(pointsFromSweep(sweep), { criteria }).rows.find((r) => r.adequate);
+  return row && sweep.runs.find((run) => run.label === row.label);
 }

@@ -1,0 +1,264 @@
+// npm run bench -- advisor: does `poolkit advise` pick a pool size as good as an exhaustive search?
+// For several load-model shapes (the embedded server in its own process), run the advisor as a user
+// would (defaults: closed loop of 64 callers, findOne), then sweep maxPoolSize 1..64 (plus the
+// driver default 100 and every size a rule picked) with the same workload, twice (ascending, then
+// descending, averaged: machine drift cancels and the best is less of a lucky run). Goal: the
+// advisor's pick reaches ≥ 97% of the best throughput with p99 ≤ 1.1 × the best p99, using at most
+// 1.25 × the smallest pool that does. The seed formula, the driver default and cores × 2 + 1 are
+// judged the same way. Separately: does the open-loop generator hold its target rate within 1%?
+import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
+import { MongoClient } from 'mongodb';
+import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
+import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
+import type { ServerOptions } from '../src/server/index.js';
+import { forkSupport, machine, parseFlags, table, writeResults } from './support/harness.js';
+
+interface Shape {
+  name: string;
+  server: ServerOptions;
+}
+
+const SHAPES: Shape[] = [
+  { name: 'capacity 8 × 5 ms', server: { latencyMS: 5, maxConcurrentOps: 8 } },
+  { name: 'capacity 4 × lognormal 10 ms (p99 40 ms)', server: { latencyMS: { dist: 'lognormal', medianMS: 10, p99MS: 40 }, maxConcurrentOps: 4, seed: 7 } },
+  { name: 'capacity 32 × 1 ms', server: { latencyMS: 1, maxConcurrentOps: 32 } },
+];
+
+const DATABASE = 'poolkit_bench_advisor';
+const COLLECTION = 'findOne';
+
+interface LoadModelServer {
+  uri: string;
+  stop(): Promise<void>;
+}
+
+async function startLoadModelServer(options: ServerOptions): Promise<LoadModelServer> {
+  const child = forkSupport('load-model-server.ts', [JSON.stringify(options)]);
+  const [ready] = (await once(child, 'message')) as [{ type: string; uri: string }];
+  return {
+    uri: ready.uri,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
+}
+
+/** A fresh server process runs slowly for its first seconds (JIT): load it before measuring. */
+async function warmServer(uri: string, callers: number, durationMS: number): Promise<void> {
+  const workload = createWorkload('findOne', { seed: 1 });
+  const client = new MongoClient(uri, { maxPoolSize: callers });
+  try {
+    const collection = client.db(DATABASE).collection(COLLECTION);
+    await workload.setup(collection);
+    await runClosedLoop({ operation: workload.bind(collection), concurrency: callers, durationMS });
+  } finally {
+    await client.close();
+  }
+}
+
+export interface JudgedSize {
+  rule: string;
+  maxPoolSize: number;
+  throughput: number;
+  throughputShare: number;
+  p99MS: number;
+  p99Ratio: number;
+  adequate: boolean;
+  /** maxPoolSize / the smallest adequate size. */
+  overSmallestAdequate: number | null;
+  /** Adequate and at most 1.25 × the smallest adequate size. */
+  meetsGoal: boolean;
+}
+
+function judge(evaluation: PoolSizeEvaluation, rule: string, maxPoolSize: number): JudgedSize {
+  const row = evaluation.rows.find((r) => r.maxPoolSize === maxPoolSize);
+  if (!row) throw new Error(`pool size ${maxPoolSize} (${rule}) was not measured`);
+  const over = evaluation.smallestAdequate === null ? null : maxPoolSize / evaluation.smallestAdequate;
+  return {
+    rule,
+    maxPoolSize,
+    throughput: row.throughput,
+    throughputShare: row.throughputShare,
+    p99MS: row.p99MS,
+    p99Ratio: row.p99Ratio,
+    adequate: row.adequate,
+    overSmallestAdequate: over,
+    meetsGoal: row.adequate && over !== null && over <= 1.25 + 1e-9,
+  };
+}
+
+async function benchShape(shape: Shape, flags: Record<string, any>) {
+  const server = await startLoadModelServer(shape.server);
+  try {
+    const callers: number = flags.callers;
+    await warmServer(server.uri, callers, flags['server-warmup-ms']);
+
+    // 1. The advisor, as `poolkit advise --uri ...` runs it (its defaults).
+    process.stderr.write(`[${shape.name}] advisor...\n`);
+    const advice: AdviseResult = await adviseWorkload({ uri: server.uri, workload: 'findOne', load: { mode: 'closed', concurrency: callers }, seed: 1, database: DATABASE });
+    const firstEstimate = advice.capacity.refinedFrom?.serverCapacity;
+    process.stderr.write(
+      `[${shape.name}] advisor: recommended ${advice.recommendation.maxPoolSize}, advised ${advice.advice.maxPoolSize} (${advice.advice.verdict}) in ${(advice.elapsedMS / 1000).toFixed(1)} s\n`,
+    );
+
+    // 2. The exhaustive sweep, plus every size a rule or the advisor picked.
+    const sizes = new Set(Array.from({ length: flags['max-pool'] }, (_, i) => i + 1));
+    const extra = [advice.advice.maxPoolSize, advice.recommendation.maxPoolSize, advice.rules.seedFormula.maxPoolSize, advice.rules.driverDefault.maxPoolSize, advice.rules.coresRule.maxPoolSize];
+    if (firstEstimate !== undefined) extra.push(firstEstimate);
+    for (const size of extra) sizes.add(size);
+    const ascending = [...sizes].sort((a, b) => a - b);
+    const runs: SweepRun[] = [];
+    let started = Date.now();
+    for (let pass = 0; pass < flags.passes; pass++) {
+      const order = pass % 2 === 0 ? ascending : [...ascending].reverse();
+      started = Date.now();
+      const sweep = await runSweep({
+        uri: server.uri,
+        configs: order.map((maxPoolSize) => ({ maxPoolSize, label: String(maxPoolSize) })),
+        workload: 'findOne',
+        load: { mode: 'closed', concurrency: callers },
+        durationMS: flags['duration-ms'],
+        warmupMS: flags['warmup-ms'],
+        seed: 1,
+        database: DATABASE,
+      });
+      runs.push(...sweep.runs);
+      process.stderr.write(`[${shape.name}] sweep pass ${pass + 1}/${flags.passes}: ${order.length} pool sizes in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    }
+    const points = pointsFromSweep({ runs } as Parameters<typeof pointsFromSweep>[0]);
+    const evaluation = evaluatePoolSizes(points);
+
+    const judged: JudgedSize[] = [
+      judge(evaluation, 'poolkit advise (advice)', advice.advice.maxPoolSize),
+      judge(evaluation, 'poolkit advise (model)', advice.recommendation.maxPoolSize),
+      judge(evaluation, `seed formula (${advice.rules.seedFormula.concurrentRequests} × ${advice.rules.seedFormula.avgDurationS.toFixed(3)} s × 1.5)`, advice.rules.seedFormula.maxPoolSize),
+      judge(evaluation, 'driver default', advice.rules.driverDefault.maxPoolSize),
+      judge(evaluation, `cores × 2 + 1 (${advice.rules.coresRule.cores} cores)`, advice.rules.coresRule.maxPoolSize),
+    ];
+    if (evaluation.smallestAdequate !== null) judged.unshift(judge(evaluation, 'smallest adequate (sweep)', evaluation.smallestAdequate));
+    judged.unshift(judge(evaluation, 'best throughput (sweep)', evaluation.best.throughput.maxPoolSize));
+
+    return {
+      shape: shape.name,
+      server: shape.server,
+      callers,
+      best: evaluation.best,
+      smallestAdequate: evaluation.smallestAdequate,
+      adequate: evaluation.adequate,
+      judged,
+      advisor: {
+        elapsedMS: Math.round(advice.elapsedMS),
+        measurement: { arrivalRate: advice.measurement.arrivalRate, holdTimeMS: advice.measurement.holdTimeMS, throughput: advice.measurement.throughput },
+        capacity: advice.capacity,
+        recommendation: { maxPoolSize: advice.recommendation.maxPoolSize, minPoolSize: advice.recommendation.minPoolSize, waitQueueTimeoutMS: advice.recommendation.waitQueueTimeoutMS, limitedBy: advice.recommendation.limitedBy },
+        advice: advice.advice,
+        verification: advice.verification && {
+          sizes: advice.verification.sizes,
+          adequate: advice.verification.adequate,
+          best: advice.verification.best,
+        },
+      },
+      sweep: points.map((p) => {
+        const row = evaluation.rows.find((r) => r.maxPoolSize === p.maxPoolSize)!;
+        return { maxPoolSize: p.maxPoolSize, runs: p.runs, throughput: Math.round(p.throughput), p50MS: p.p50MS, p99MS: p.p99MS, waitP99MS: p.waitP99MS, errors: p.errors, adequate: row.adequate };
+      }),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The open-loop generator against the 8 × 5 ms server: started operations per second vs the target. */
+async function openLoopAccuracy(flags: Record<string, any>) {
+  const server = await startLoadModelServer(SHAPES[0].server);
+  const client = new MongoClient(server.uri, { maxPoolSize: 100 });
+  try {
+    const workload = createWorkload('findOne', { seed: 1 });
+    const collection = client.db(DATABASE).collection(COLLECTION);
+    await workload.setup(collection);
+    const operation = workload.bind(collection);
+    await runClosedLoop({ operation, concurrency: 64, durationMS: flags['server-warmup-ms'] });
+    const rows = [];
+    for (const rate of String(flags.rates).split(',').map(Number)) {
+      const r = await runOpenLoop({ operation, rate, durationMS: flags['rate-duration-ms'] });
+      const expected = Math.floor((flags['rate-duration-ms'] * rate) / 1000);
+      rows.push({
+        targetRate: rate,
+        achievedRate: r.achievedRate,
+        rateErrorPct: ((r.achievedRate - rate) / rate) * 100,
+        scheduled: expected,
+        started: r.ops,
+        dropped: r.dropped ?? 0,
+        throughput: r.throughput,
+        p99MS: r.latency.p99,
+        uncorrectedP99MS: r.uncorrectedLatency?.p99 ?? 0,
+        schedulingLagP99MS: r.schedulingLag?.p99 ?? 0,
+        withinOnePct: Math.abs(r.achievedRate - rate) <= rate * 0.01,
+      });
+      process.stderr.write(`open loop ${rate} ops/s: achieved ${r.achievedRate.toFixed(1)}\n`);
+    }
+    return rows;
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const flags = parseFlags(process.argv.slice(2), {
+    shapes: SHAPES.map((_, i) => i + 1).join(','),
+    callers: 64,
+    'max-pool': 64,
+    passes: 2,
+    'duration-ms': 600,
+    'warmup-ms': 200,
+    'server-warmup-ms': 3000,
+    rates: '100,500,1000,2000',
+    'rate-duration-ms': 2000,
+  });
+  const started = Date.now();
+  const shapes = [];
+  for (const index of String(flags.shapes).split(',').map(Number)) {
+    const shape = SHAPES[index - 1];
+    if (!shape) throw new Error(`--shapes: no shape ${index}; there are ${SHAPES.length}`);
+    shapes.push(await benchShape(shape, flags));
+  }
+  const openLoop = await openLoopAccuracy(flags);
+  const elapsedS = Math.round((Date.now() - started) / 1000);
+  const file = writeResults('advisor', { machine: machine(), date: new Date().toISOString(), flags, elapsedS, shapes, openLoop });
+
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  for (const s of shapes) {
+    console.log(`\n${s.shape}, closed loop of ${s.callers} callers, findOne: best ${Math.round(s.best.throughput.value)} ops/s at ${s.best.throughput.maxPoolSize}, ` +
+      `best p99 ${s.best.p99.value.toFixed(1)} ms at ${s.best.p99.maxPoolSize}; adequate: ${s.adequate.join(', ') || 'none'}`);
+    console.log(`advisor: ${(s.advisor.elapsedMS / 1000).toFixed(1)} s, capacity ${s.advisor.capacity.serverCapacity} (${s.advisor.capacity.source}), verdict ${s.advisor.advice.verdict}`);
+    console.log(
+      table(
+        ['rule', 'maxPoolSize', 'ops/s', '% of best', 'p99 ms', '× best p99', 'adequate', '× smallest adequate', 'goal'],
+        s.judged.map((j) => [
+          j.rule,
+          j.maxPoolSize,
+          Math.round(j.throughput),
+          pct(j.throughputShare),
+          j.p99MS.toFixed(1),
+          j.p99Ratio.toFixed(2),
+          j.adequate ? 'yes' : 'no',
+          j.overSmallestAdequate === null ? '-' : j.overSmallestAdequate.toFixed(2),
+          j.meetsGoal ? 'met' : 'missed',
+        ]),
+      ),
+    );
+  }
+  console.log('\nopen-loop generator: started operations per second vs target');
+  console.log(
+    table(
+      ['target ops/s', 'achieved', 'error', 'scheduled', 'started', 'dropped', 'completed ops/s', 'p99 ms (corrected)', 'p99 ms (uncorrected)', 'lag p99 ms', 'within 1%'],
+      openLoop.map((r) => [r.targetRate, r.achievedRate.toFixed(1), `${r.rateErrorPct.toFixed(2)}%`, r.scheduled, r.started, r.dropped, Math.round(r.throughput), r.p99MS.toFixed(1), r.uncorrectedP99MS.toFixed(1), r.schedulingLagP99MS.toFixed(2), r.withinOnePct ? 'yes' : 'no']),
+    ),
+  );
+  console.log(`\n${elapsedS} s in total; results in ${file}`);
+}

@@ -1,0 +1,375 @@
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { performance } from 'node:perf_hooks';
+import { PoolConfigError } from '../errors.js';
+import { redactUri } from '../util/redact.js';
+import { recommendPoolSize, type PoolSizeRecommendation } from '../sizing/recommend.js';
+import { requireNonNegativeInteger, requirePositiveInteger } from '../sizing/validate.js';
+import { poolSizesAround, runSweep, type LoadShape, type SweepResult, type SweepRun } from '../bench/sweep.js';
+import { createWorkload, type Workload, type WorkloadName } from '../bench/workloads.js';
+import { estimateFromSteps, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
+import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
+import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
+import { evaluatePoolSizes, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
+
+export interface AdviseWorkloadOptions {
+  /** The deployment to measure (its data in `database`.`collection` is replaced by the workload's documents). */
+  uri: string;
+  /** A workload name or a ready Workload (default 'findOne'). */
+  workload?: WorkloadName | Workload;
+  /** How the application drives it: `{ mode: 'closed', concurrency }` callers, or `{ mode: 'open', rate }` ops/s (default 64 callers). */
+  load?: LoadShape;
+  /** Operations the server runs at once; when omitted it is estimated from the knee of the throughput curve. */
+  serverCapacity?: number;
+  /** Verify with every pool size from 1 to `maxPoolSize` instead of a few around the answer. */
+  thorough?: boolean;
+  /** Run the verification sweep (default true). */
+  verify?: boolean;
+  /** Largest pool size the verification measures (default 64). */
+  maxPoolSize?: number;
+  /** Also measure what the seed formula, the driver default and cores × 2 + 1 pick (default true). */
+  compareRules?: boolean;
+  /** Each measurement and each verified pool size runs this long, ms (default 1500). */
+  durationMS?: number;
+  /** Unmeasured load before each of them, ms (default 300). */
+  warmupMS?: number;
+  documents?: number;
+  seed?: number | string;
+  database?: string;
+  collection?: string;
+  /** Options for every client the advisor opens (timeouts, TLS, ...); pool options are its own. */
+  clientOptions?: MongoClientOptions;
+  /** Tolerances of the verification (default: 97% of the best throughput, p99 ≤ 1.1 × the best). */
+  criteria?: Partial<VerificationCriteria>;
+  signal?: AbortSignal;
+  onProgress?: (progress: AdviseProgress) => void;
+}
+
+export interface AdviseProgress {
+  step: 'setup' | 'measure' | 'capacity' | 'verify' | 'done';
+  /** What runs now, e.g. "verify: maxPoolSize 12 (3/9)". */
+  detail: string;
+  /** 0..1 over the whole run (an estimate: the verification's size is known only after the recommendation). */
+  fraction: number;
+}
+
+export interface AdviseVerification extends PoolSizeEvaluation {
+  thorough: boolean;
+  /** The pool sizes measured, smallest first. */
+  sizes: number[];
+  sweep: SweepResult;
+}
+
+export interface AdviseResult {
+  /** The deployment, password redacted. */
+  target: string;
+  workload: { name: WorkloadName; description: string; documents: number };
+  load: LoadShape;
+  /** The workload measured with a large pool (PoolMonitor): arrival rate, hold time and its spread. */
+  measurement: WorkloadMeasurement;
+  capacity: CapacityEstimate;
+  /** recommendPoolSize on the measurement (Little's law, Erlang C, capped by the capacity). */
+  recommendation: PoolSizeRecommendation;
+  /** The rules of thumb for the same workload. */
+  rules: RuleAnswers;
+  verification: AdviseVerification | null;
+  /** What to configure: the recommendation, moved to the nearest qualifying size if the verification rejected it. */
+  advice: {
+    maxPoolSize: number;
+    minPoolSize: number;
+    waitQueueTimeoutMS: number;
+    /** `verified`: the recommendation met the criteria; `adjusted`: it did not and a measured neighbour did; `unverified`: no verification, or nothing qualified. */
+    verdict: 'verified' | 'adjusted' | 'unverified';
+    notes: string[];
+  };
+  durationMS: number;
+  warmupMS: number;
+  elapsedMS: number;
+}
+
+const DEFAULT_LOAD: LoadShape = { mode: 'closed', concurrency: KNEE_HIGH_CONCURRENCY };
+const DEFAULT_DURATION_MS = 1500;
+const DEFAULT_WARMUP_MS = 300;
+const DEFAULT_MAX_POOL_SIZE = 64;
+/** Estimated size of a default verification (sizes around the answer + the rules), for progress only. */
+const TYPICAL_VERIFY_SIZES = 11;
+/** The process warm-up lasts this many per-step warm-ups (3 s by default). */
+const INITIAL_WARMUP_FACTOR = 10;
+
+/**
+ * Measures a workload and advises a pool size with the evidence: the workload's arrival rate and
+ * connection hold time from a PoolMonitor (with a large pool, so nothing waits), the server's
+ * capacity (given, or from the knee: N* ≈ X_max × R_min), `recommendPoolSize` on those, the rules
+ * of thumb for comparison, and a sweep of pool sizes around the answer that shows whether it
+ * reaches ≥ 97% of the best throughput with a p99 ≤ 1.1 × the best. Prints nothing.
+ */
+export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<AdviseResult> {
+  const started = performance.now();
+  const input = readOptions(options);
+  const { workload, load, durationMS, warmupMS } = input;
+  const database = options.database ?? 'poolkit_advise';
+  const collection = options.collection ?? workload.name;
+  const base = { uri: options.uri, workload, database, collection, durationMS, warmupMS, clientOptions: options.clientOptions, signal: options.signal };
+
+  // Progress: every step (measurement, knee step, verified size) costs about warm-up + duration.
+  const lowReusable = load.mode === 'closed' && load.concurrency === 1;
+  const highReusable = load.mode === 'closed' && load.concurrency >= KNEE_HIGH_CONCURRENCY;
+  const kneeSteps = input.serverCapacity !== undefined ? 0 : (lowReusable ? 0 : 1) + (highReusable ? 0 : 1);
+  let verifySteps = input.verify ? (input.thorough ? input.maxPoolSize + 3 : TYPICAL_VERIFY_SIZES) : 0;
+  let stepsDone = 0;
+  let lastFraction = 0;
+  const report = (step: AdviseProgress['step'], detail: string, within = 0) => {
+    const planned = 2 + kneeSteps + verifySteps;
+    lastFraction = step === 'done' ? 1 : Math.max(lastFraction, Math.min(0.999, (stepsDone + within) / planned));
+    options.onProgress?.({ step, detail, fraction: lastFraction });
+  };
+  const warmShare = warmupMS / (warmupMS + durationMS);
+  const within = (fraction: number, phase: 'warmup' | 'run') => (phase === 'warmup' ? warmShare * fraction : warmShare + (1 - warmShare) * fraction);
+
+  report('setup', `seeding ${workload.documents} documents`);
+  const setupClient = new MongoClient(options.uri, options.clientOptions);
+  let cores: { cores: number; coresFrom: 'server' | 'local' };
+  try {
+    await workload.setup(setupClient.db(database).collection(collection));
+    cores = await serverCores(setupClient);
+  } finally {
+    await setupClient.close();
+  }
+
+  // 0. Warm the process up (JIT, heap) on the heaviest shape it will run.
+  const warmupLoad: LoadShape = { mode: 'closed', concurrency: KNEE_HIGH_CONCURRENCY };
+  if (warmupMS > 0) {
+    report('setup', 'warming up');
+    await warmUp({ ...base, load: warmupLoad, poolSize: KNEE_HIGH_CONCURRENCY, durationMS: warmupMS * INITIAL_WARMUP_FACTOR, onProgress: (p) => report('setup', 'warming up', p.fraction) });
+  }
+  stepsDone++;
+
+  // 1. The workload itself, on a pool large enough that nothing waits for a connection.
+  const poolSize = load.mode === 'closed' ? load.concurrency : DRIVER_DEFAULT_POOL_SIZE;
+  report('measure', `${describeShape(load)}, maxPoolSize ${poolSize}`);
+  const measurement = await measureWorkload({ ...base, load, poolSize, onProgress: (p, phase) => report('measure', `${describeShape(load)}, maxPoolSize ${poolSize}`, within(p.fraction, phase)) });
+  stepsDone++;
+
+  // 2. The server's capacity: given, or the knee of the throughput curve.
+  let capacity: CapacityEstimate;
+  if (input.serverCapacity !== undefined) {
+    capacity = { source: 'given', serverCapacity: input.serverCapacity };
+  } else {
+    const step = async (concurrency: number): Promise<KneeStep> => {
+      const detail = `knee: ${concurrency} caller${concurrency === 1 ? '' : 's'}, maxPoolSize ${concurrency}`;
+      report('capacity', detail);
+      const m = await measureWorkload({ ...base, load: { mode: 'closed', concurrency }, poolSize: concurrency, onProgress: (p, phase) => report('capacity', detail, within(p.fraction, phase)) });
+      stepsDone++;
+      return kneeStep(m, concurrency);
+    };
+    const low = lowReusable ? kneeStep(measurement, 1) : await step(1);
+    const high = highReusable ? kneeStep(measurement, (load as { concurrency: number }).concurrency) : await step(KNEE_HIGH_CONCURRENCY);
+    capacity = estimateFromSteps(low, high, measurement.throughput);
+  }
+
+  // 3. The model's answer, and the rules of thumb beside it.
+  const hold = measurement.holdTimeMS;
+  const recommend = (serverCapacity: number) =>
+    recommendPoolSize({ arrivalRate: measurement.arrivalRate, holdTimeMS: { mean: hold.mean, p99: Math.max(hold.p99, hold.mean) }, serverCapacity });
+  let recommendation = recommend(capacity.serverCapacity);
+  const rules = ruleAnswers(load, measurement, cores);
+
+  // 4. The evidence: the same load on pools around the answer, on the rules' picks and on the
+  // driver default (a large pool: the reference for the best throughput).
+  let verification: AdviseVerification | null = null;
+  if (input.verify) {
+    const marks: Record<number, string[]> = {};
+    const mark = (size: number, label: string) => (marks[size] ??= []).push(label);
+    mark(recommendation.maxPoolSize, 'recommended');
+    mark(rules.driverDefault.maxPoolSize, 'driver default');
+    if (input.compareRules) {
+      mark(rules.seedFormula.maxPoolSize, 'seed formula');
+      mark(rules.coresRule.maxPoolSize, 'cores × 2 + 1');
+    }
+    const runs: SweepRun[] = [];
+    let sweep: SweepResult | undefined;
+    /** Measures the given sizes (`again`: also those measured before; their runs are averaged). */
+    const measureSizes = async (wanted: number[], again = false) => {
+      const sizes = [...new Set(wanted)].filter((n) => again || !runs.some((r) => r.config.maxPoolSize === n)).sort((a, b) => a - b);
+      if (sizes.length === 0) return;
+      verifySteps = (sweep ? verifySteps : 0) + sizes.length;
+      const stepsBefore = stepsDone;
+      const result = await runSweep({
+        uri: options.uri,
+        configs: sizes.map((maxPoolSize) => ({ maxPoolSize, label: String(maxPoolSize) })),
+        workload,
+        load,
+        durationMS,
+        warmupMS,
+        database,
+        collection,
+        ...(options.clientOptions && { clientOptions: options.clientOptions }),
+        ...(options.signal && { signal: options.signal }),
+        onProgress: (p) => {
+          if (p.phase === 'setup' || p.phase === 'done') return;
+          stepsDone = stepsBefore;
+          report('verify', `maxPoolSize ${p.label} (${p.configIndex + 1}/${p.configCount})`, p.fraction * sizes.length);
+        },
+      });
+      stepsDone = stepsBefore + sizes.length;
+      runs.push(...result.runs);
+      sweep = { ...(sweep ?? result), runs: [...runs], aborted: Boolean(sweep?.aborted || result.aborted) };
+    };
+    const around = (pick: number) => poolSizesAround(Math.min(pick, input.maxPoolSize), { thorough: input.thorough, max: input.maxPoolSize });
+    const evaluate = () => evaluatePoolSizes(pointsFromSweep(sweep!), { pick: recommendation.maxPoolSize, criteria: input.criteria, marks });
+
+    await measureSizes([...around(recommendation.maxPoolSize), ...Object.keys(marks).map(Number)]);
+    let evaluation = evaluate();
+
+    // The knee used X_max from one run; a verified pool that did better means the plateau is
+    // higher and N* larger. Re-estimate once with the best throughput seen, and measure around
+    // the new answer.
+    const knee = capacity.knee;
+    if (!evaluation.pick?.adequate && knee && evaluation.best.throughput.value > knee.maxThroughput && !options.signal?.aborted) {
+      const refined = estimateFromSteps(knee.low, knee.high, evaluation.best.throughput.value);
+      const second = recommend(refined.serverCapacity);
+      if (second.maxPoolSize !== recommendation.maxPoolSize) {
+        const first = recommendation.maxPoolSize;
+        marks[first] = marks[first].filter((m) => m !== 'recommended').concat('first estimate');
+        mark(second.maxPoolSize, 'recommended');
+        capacity = { ...refined, refinedFrom: { serverCapacity: capacity.serverCapacity, maxThroughput: knee.maxThroughput } };
+        recommendation = second;
+        await measureSizes(around(second.maxPoolSize));
+        evaluation = evaluate();
+      }
+    }
+
+    // Still short: measure the pick and the best runs once more and average. The best of many
+    // noisy runs is biased upwards (the winner's curse); a second sample of each tells a real
+    // difference from a lucky run before the answer is moved.
+    if (!evaluation.pick?.adequate && !options.signal?.aborted) {
+      await measureSizes([recommendation.maxPoolSize, evaluation.best.throughput.maxPoolSize, evaluation.best.p99.maxPoolSize], true);
+      evaluation = evaluate();
+    }
+    verification = { ...evaluation, thorough: input.thorough, sizes: evaluation.rows.map((r) => r.maxPoolSize), sweep: sweep! };
+  }
+
+  const advice = adviceFrom(recommendation, verification, load, capacity);
+  if (options.signal?.aborted) advice.notes.push('Interrupted: the measurements stopped early, so the evidence is incomplete.');
+  report('done', 'done');
+  return {
+    target: redactUri(options.uri),
+    workload: { name: workload.name, description: workload.description, documents: workload.documents },
+    load,
+    measurement,
+    capacity,
+    recommendation,
+    rules,
+    verification,
+    advice,
+    durationMS,
+    warmupMS,
+    elapsedMS: performance.now() - started,
+  };
+}
+
+function adviceFrom(recommendation: PoolSizeRecommendation, verification: AdviseVerification | null, load: LoadShape, capacity: CapacityEstimate): AdviseResult['advice'] {
+  const pick = recommendation.maxPoolSize;
+  const notes: string[] = [];
+  if (recommendation.saturated && load.mode === 'closed') {
+    notes.push(
+      `A closed loop (${load.concurrency} callers sending again as soon as they are answered) keeps the bottleneck busy, so the model reports saturation: ` +
+        `the pool that matters is the smallest one reaching the throughput plateau, about the server's capacity.`,
+    );
+  }
+  if (capacity.source === 'knee' && capacity.knee) {
+    const { knee } = capacity;
+    notes.push(
+      `Capacity estimated at the knee: X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms = ` +
+        `${knee.estimate.toFixed(1)} → ${capacity.serverCapacity} connections busy at full throughput` +
+        (capacity.refinedFrom !== undefined
+          ? ` (re-estimated: the first estimate, ${capacity.refinedFrom.serverCapacity} from X_max ${Math.round(capacity.refinedFrom.maxThroughput)} ops/s, did not verify and a verified pool reached ${Math.round(knee.maxThroughput)} ops/s).`
+          : '.'),
+    );
+  }
+  let maxPoolSize = pick;
+  let verdict: AdviseResult['advice']['verdict'] = 'unverified';
+  if (verification) {
+    const { criteria } = verification;
+    const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+    const yardstick = `≥ ${pct(criteria.throughputShare)} of the best throughput and p99 ≤ ${criteria.p99Factor} × the best p99`;
+    if (verification.p99Unjudged > 0) {
+      notes.push(
+        `${verification.p99Unjudged} of ${verification.rows.length} measured pool sizes had fewer than ${criteria.minP99Samples} successful operations, ` +
+          `so their p99 (little more than the slowest of a few samples) was judged on throughput only: measure longer (durationMS) to judge the tail too.`,
+      );
+    }
+    if (verification.pick?.adequate) {
+      verdict = 'verified';
+      notes.push(`Verified: maxPoolSize ${pick} reached ${pct(verification.pick.throughputShare)} of the best throughput with p99 ${verification.pick.p99Ratio.toFixed(2)} × the best (${yardstick}).`);
+    } else if (verification.adequate.length === 0) {
+      notes.push(`No measured pool size met ${yardstick}: the runs are probably too noisy; measure longer (durationMS) on a quieter machine.`);
+    } else {
+      maxPoolSize = verifiedPoolSize(verification, pick);
+      verdict = 'adjusted';
+      const got = verification.pick ? ` (${pct(verification.pick.throughputShare)} of the best throughput, p99 ${verification.pick.p99Ratio.toFixed(2)} × the best)` : '';
+      notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the nearest size that did.`);
+    }
+  }
+  return {
+    maxPoolSize,
+    minPoolSize: Math.min(recommendation.minPoolSize, maxPoolSize),
+    waitQueueTimeoutMS: recommendation.waitQueueTimeoutMS,
+    verdict,
+    notes,
+  };
+}
+
+interface ReadOptions {
+  workload: Workload;
+  load: LoadShape;
+  serverCapacity?: number;
+  thorough: boolean;
+  verify: boolean;
+  compareRules: boolean;
+  maxPoolSize: number;
+  durationMS: number;
+  warmupMS: number;
+  criteria?: Partial<VerificationCriteria>;
+}
+
+function readOptions(options: AdviseWorkloadOptions): ReadOptions {
+  if (options === null || typeof options !== 'object') throw new PoolConfigError('options', options, 'must be an object');
+  if (typeof options.uri !== 'string' || options.uri === '') throw new PoolConfigError('uri', options.uri, 'must be a connection string');
+  const workload =
+    options.workload === undefined || typeof options.workload === 'string'
+      ? createWorkload(options.workload ?? 'findOne', {
+          ...(options.documents !== undefined && { documents: options.documents }),
+          ...(options.seed !== undefined && { seed: options.seed }),
+        })
+      : options.workload;
+  const result: ReadOptions = {
+    workload,
+    load: readLoad(options.load ?? DEFAULT_LOAD),
+    thorough: Boolean(options.thorough),
+    verify: options.verify ?? true,
+    compareRules: options.compareRules ?? true,
+    maxPoolSize: options.maxPoolSize === undefined ? DEFAULT_MAX_POOL_SIZE : requirePositiveInteger('maxPoolSize', options.maxPoolSize),
+    durationMS: options.durationMS === undefined ? DEFAULT_DURATION_MS : requirePositiveInteger('durationMS', options.durationMS),
+    warmupMS: options.warmupMS === undefined ? DEFAULT_WARMUP_MS : requireNonNegativeInteger('warmupMS', options.warmupMS),
+  };
+  if (options.serverCapacity !== undefined) result.serverCapacity = requirePositiveInteger('serverCapacity', options.serverCapacity);
+  if (options.criteria !== undefined) result.criteria = options.criteria;
+  return result;
+}
+
+function readLoad(load: LoadShape): LoadShape {
+  if (load?.mode === 'closed') return { mode: 'closed', concurrency: requirePositiveInteger('load.concurrency', load.concurrency) };
+  if (load?.mode === 'open') {
+    if (typeof load.rate !== 'number' || !Number.isFinite(load.rate) || load.rate <= 0) {
+      throw new PoolConfigError('load.rate', load.rate, 'must be a finite number greater than 0');
+    }
+    // Bound what an undersized pool can queue (½ s of arrivals) so draining it after a run stays short.
+    const maxOutstanding = load.maxOutstanding === undefined ? Math.max(64, Math.ceil(load.rate / 2)) : requirePositiveInteger('load.maxOutstanding', load.maxOutstanding);
+    return { mode: 'open', rate: load.rate, maxOutstanding };
+  }
+  throw new PoolConfigError('load.mode', (load as { mode?: unknown } | undefined)?.mode, "must be 'closed' or 'open'");
+}
+
+export function describeShape(load: LoadShape): string {
+  return load.mode === 'closed' ? `closed loop, ${load.concurrency} caller${load.concurrency === 1 ? '' : 's'}` : `open loop, ${load.rate} ops/s`;
+}

@@ -1,0 +1,57 @@
+import type { WorkloadMeasurement } from './measure.js';
+
+/** Callers (and pool size) of the high-concurrency step that finds the throughput plateau X_max. */
+export const KNEE_HIGH_CONCURRENCY = 64;
+
+/** One closed-loop step of the knee estimate. */
+export interface KneeStep {
+  concurrency: number;
+  poolSize: number;
+  /** Successful operations per second. */
+  throughput: number;
+  /** Mean connection hold time (check-out to check-in), ms. */
+  holdTimeMeanMS: number;
+}
+
+export interface CapacityEstimate {
+  /** `given`: the caller stated it; `knee`: estimated from two closed-loop measurements. */
+  source: 'given' | 'knee';
+  /** Operations the server (with the round trip) keeps in flight at its peak: the pool size past which throughput stops growing. */
+  serverCapacity: number;
+  /** The first knee estimate, when a verified pool showed a higher plateau and the estimate was redone with that X_max. */
+  refinedFrom?: { serverCapacity: number; maxThroughput: number };
+  knee?: {
+    /** R_min: mean hold time with a single caller (no queueing anywhere), ms. */
+    minHoldTimeMS: number;
+    /** X_max: throughput with many callers and a large pool (the plateau), ops/s. */
+    maxThroughput: number;
+    /** N* = X_max × R_min, before rounding up. */
+    estimate: number;
+    low: KneeStep;
+    high: KneeStep;
+  };
+}
+
+/**
+ * The knee of the throughput curve: a closed system with N connections and no queueing delivers
+ * X = N / R_min; once the server saturates it stays at X_max. The two lines cross at
+ * N* = X_max × R_min (Little's law at the knee), rounded up to whole connections (at least 1).
+ * R_min includes the round trip and client-side time, so N* can exceed the server's cores or
+ * `maxConcurrentOps`: it counts connections, which are held for the whole round trip.
+ */
+export function kneeCapacity(minHoldTimeMS: number, maxThroughput: number): { estimate: number; serverCapacity: number } {
+  const estimate = (maxThroughput * minHoldTimeMS) / 1000;
+  // The epsilon keeps 8.0000001 (floating-point noise) from becoming 9.
+  return { estimate, serverCapacity: Math.max(1, Math.ceil(estimate - 1e-6)) };
+}
+
+export function kneeStep(measurement: WorkloadMeasurement, concurrency: number): KneeStep {
+  return { concurrency, poolSize: measurement.poolSize, throughput: measurement.throughput, holdTimeMeanMS: measurement.holdTimeMS.mean };
+}
+
+/** N* from the two steps; `plateau` is a higher throughput seen elsewhere (any measured throughput bounds X_max from below). */
+export function estimateFromSteps(low: KneeStep, high: KneeStep, plateau = 0): CapacityEstimate {
+  const maxThroughput = Math.max(low.throughput, high.throughput, plateau);
+  const { estimate, serverCapacity } = kneeCapacity(low.holdTimeMeanMS, maxThroughput);
+  return { source: 'knee', serverCapacity, knee: { minHoldTimeMS: low.holdTimeMeanMS, maxThroughput, estimate, low, high } };
+}

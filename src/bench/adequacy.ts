@@ -1,0 +1,169 @@
+import type { SweepResult } from './sweep.js';
+
+/**
+ * When a measured pool configuration counts as "as good as the best": the yardstick of
+ * `poolkit bench`, `poolkit advise` and the advisor benchmark (one definition for all three).
+ */
+export interface VerificationCriteria {
+  /** Share of the best throughput a pool must reach (default 0.97). */
+  throughputShare: number;
+  /** Largest acceptable p99 latency as a multiple of the best p99 (default 1.1). */
+  p99Factor: number;
+  /**
+   * Successful operations a run needs before its p99 is compared (default 500). With fewer, the
+   * p99 is little more than the maximum of a handful of samples, and comparing two of them only
+   * compares noise; such runs are judged on throughput alone (`p99Judged: false`).
+   */
+  minP99Samples: number;
+}
+
+export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({ throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
+
+/** One configuration's measurement; a configuration measured more than once gets the mean of its runs. */
+export interface PoolSizePoint {
+  /** The sweep's label of the configuration (repeated runs share it). */
+  label: string;
+  maxPoolSize: number;
+  /** Runs averaged into this point. */
+  runs: number;
+  throughput: number;
+  p50MS: number;
+  p99MS: number;
+  /** p99 of the wait for a connection, ms. */
+  waitP99MS: number;
+  /** Operations finished over all runs, and how many of them failed. */
+  ops: number;
+  errors: number;
+  /** Open loop: operations dropped because too many were in flight. */
+  dropped: number;
+}
+
+export interface VerificationRow extends PoolSizePoint {
+  /** throughput / best throughput. */
+  throughputShare: number;
+  /** p99 / best p99. */
+  p99Ratio: number;
+  /** Whether the p99 took part in the judgement (enough samples, see `minP99Samples`). */
+  p99Judged: boolean;
+  adequate: boolean;
+  /** What else picks this size: 'recommended', 'seed formula', 'driver default', 'cores × 2 + 1'. */
+  marks: string[];
+}
+
+export interface PoolSizeEvaluation {
+  criteria: VerificationCriteria;
+  best: { throughput: { maxPoolSize: number; value: number }; p99: { maxPoolSize: number; value: number } };
+  /** One row per measured configuration, smallest pool first. */
+  rows: VerificationRow[];
+  /** Pool sizes that meet the criteria, smallest first. */
+  adequate: number[];
+  smallestAdequate: number | null;
+  /** Rows whose p99 had too few samples to be compared (judged on throughput only). */
+  p99Unjudged: number;
+  /** The size being verified (the recommendation), if it was measured. */
+  pick: { maxPoolSize: number; adequate: boolean; throughputShare: number; p99Ratio: number; overSmallestAdequate: number | null } | null;
+}
+
+/** The runs of a sweep as one point per configuration label (repeats averaged), smallest pool first. */
+export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>): PoolSizePoint[] {
+  const byLabel = new Map<string, PoolSizePoint>();
+  for (const run of sweep.runs) {
+    const { result } = run;
+    const previous = byLabel.get(run.label);
+    const point: PoolSizePoint = {
+      label: run.label,
+      maxPoolSize: run.config.maxPoolSize,
+      runs: 1,
+      throughput: result.throughput,
+      p50MS: result.latency.p50,
+      p99MS: result.latency.p99,
+      waitP99MS: run.poolWait.p99,
+      ops: result.ops,
+      errors: result.errors,
+      dropped: result.dropped ?? 0,
+    };
+    if (!previous) {
+      byLabel.set(run.label, point);
+      continue;
+    }
+    const n = previous.runs;
+    const mean = (a: number, b: number) => (a * n + b) / (n + 1);
+    byLabel.set(run.label, {
+      ...point,
+      runs: n + 1,
+      throughput: mean(previous.throughput, point.throughput),
+      p50MS: mean(previous.p50MS, point.p50MS),
+      p99MS: mean(previous.p99MS, point.p99MS),
+      waitP99MS: mean(previous.waitP99MS, point.waitP99MS),
+      ops: previous.ops + point.ops,
+      errors: previous.errors + point.errors,
+      dropped: previous.dropped + point.dropped,
+    });
+  }
+  return bySize([...byLabel.values()]);
+}
+
+const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.sort((a, b) => a.maxPoolSize - b.maxPoolSize);
+
+/**
+ * Judges measured configurations: the best throughput and the best (lowest) p99 over all of them,
+ * the ones within `throughputShare` of the first and `p99Factor` of the second, and whether
+ * `pick` is one of them. Only runs with at least `minP99Samples` successful operations have their
+ * p99 compared (and compete for the best p99). Pure: the benchmark uses it on its exhaustive sweep too.
+ */
+export function evaluatePoolSizes(
+  points: readonly PoolSizePoint[],
+  options: { pick?: number; criteria?: Partial<VerificationCriteria> | undefined; marks?: Record<number, string[]> } = {},
+): PoolSizeEvaluation {
+  const criteria: VerificationCriteria = { ...DEFAULT_CRITERIA, ...options.criteria };
+  const succeeded = (p: PoolSizePoint) => p.ops > p.errors;
+  const judgeP99 = (p: PoolSizePoint) => p.ops - p.errors >= criteria.minP99Samples;
+  const sorted = bySize([...points]);
+  let bestThroughput: PoolSizePoint | undefined;
+  let bestP99: PoolSizePoint | undefined;
+  let bestP99Any: PoolSizePoint | undefined;
+  // Ties go to the smaller pool (points are sorted by size).
+  for (const point of sorted) {
+    if (!bestThroughput || point.throughput > bestThroughput.throughput) bestThroughput = point;
+    if (!succeeded(point)) continue;
+    if (!bestP99Any || point.p99MS < bestP99Any.p99MS) bestP99Any = point;
+    if (judgeP99(point) && (!bestP99 || point.p99MS < bestP99.p99MS)) bestP99 = point;
+  }
+  // With no run large enough to judge, the lowest p99 is still shown as the reference.
+  const p99Reference = bestP99 ?? bestP99Any;
+  const topThroughput = bestThroughput?.throughput ?? 0;
+  const topP99 = p99Reference?.p99MS ?? 0;
+  const rows: VerificationRow[] = sorted.map((point) => {
+    const ok = succeeded(point);
+    const throughputShare = topThroughput > 0 ? point.throughput / topThroughput : 0;
+    const p99Ratio = !ok ? Infinity : topP99 > 0 ? point.p99MS / topP99 : 1;
+    const p99Judged = ok && judgeP99(point);
+    // A tiny tolerance so the best point itself always qualifies despite floating point.
+    const fastEnough = throughputShare >= criteria.throughputShare - 1e-9;
+    const tailOk = !p99Judged || p99Ratio <= criteria.p99Factor + 1e-9;
+    return { ...point, throughputShare, p99Ratio, p99Judged, adequate: ok && fastEnough && tailOk, marks: options.marks?.[point.maxPoolSize] ?? [] };
+  });
+  const adequate = rows.filter((r) => r.adequate).map((r) => r.maxPoolSize);
+  const smallestAdequate = adequate[0] ?? null;
+  const pickRow = options.pick === undefined ? undefined : rows.find((r) => r.maxPoolSize === options.pick);
+  return {
+    criteria,
+    best: {
+      throughput: { maxPoolSize: bestThroughput?.maxPoolSize ?? 0, value: topThroughput },
+      p99: { maxPoolSize: p99Reference?.maxPoolSize ?? 0, value: topP99 },
+    },
+    rows,
+    adequate,
+    smallestAdequate,
+    p99Unjudged: rows.filter((r) => r.ops > r.errors && !r.p99Judged).length,
+    pick: pickRow
+      ? {
+          maxPoolSize: pickRow.maxPoolSize,
+          adequate: pickRow.adequate,
+          throughputShare: pickRow.throughputShare,
+          p99Ratio: pickRow.p99Ratio,
+          overSmallestAdequate: smallestAdequate === null ? null : pickRow.maxPoolSize / smallestAdequate,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { useServer } from '../helpers/server.js';
+import { adviseWorkload, measureWorkload, type AdviseProgress } from '../../src/advisor/index.js';
+import { createWorkload } from '../../src/bench/index.js';
+import { MeasurementError, PoolConfigError } from '../../src/errors.js';
+
+// Every operation holds a connection for at least the 5 ms service time; no capacity limit.
+const server = useServer({ latencyMS: 5 });
+
+async function seeded(uri: string) {
+  const workload = createWorkload('findOne', { documents: 100, seed: 3 });
+  const client = new MongoClient(uri);
+  try {
+    await workload.setup(client.db('advisor_test').collection('docs'));
+  } finally {
+    await client.close();
+  }
+  return workload;
+}
+
+test('measureWorkload: arrival rate and hold time come from the pool monitor; a small pool shows up as waiting', async () => {
+  const uri = server().uri;
+  const workload = await seeded(uri);
+  const common = { uri, workload, database: 'advisor_test', collection: 'docs', load: { mode: 'closed', concurrency: 4 } as const, durationMS: 400, warmupMS: 100 };
+
+  const roomy = await measureWorkload({ ...common, poolSize: 4 });
+  assert.equal(roomy.errors, 0);
+  assert.equal(roomy.holdTimeMS.count, roomy.ops, 'one check-in per operation, none from the warm-up');
+  // One check-out per findOne: the arrival rate is the operation rate.
+  assert.ok(Math.abs(roomy.arrivalRate - roomy.throughput) / roomy.throughput < 0.05, `${roomy.arrivalRate} vs ${roomy.throughput}`);
+  assert.ok(roomy.holdTimeMS.mean >= 5, `hold ${roomy.holdTimeMS.mean} ms covers the 5 ms service time`);
+  assert.ok(roomy.holdTimeMS.mean <= roomy.latencyMS.mean + 0.5, 'a connection is held for part of the operation');
+  assert.ok(roomy.holdTimeSpread >= 1);
+  assert.ok(roomy.waitTimeMS.p50 <= 1, `4 callers on 4 connections hardly wait (p50 ${roomy.waitTimeMS.p50} ms)`);
+
+  const tight = await measureWorkload({ ...common, poolSize: 1 });
+  // 4 callers share 1 connection: each waits for about three others' hold times.
+  assert.ok(tight.waitTimeMS.mean >= 2 * tight.holdTimeMS.mean, `wait ${tight.waitTimeMS.mean} vs hold ${tight.holdTimeMS.mean}`);
+  assert.ok(tight.throughput < roomy.throughput * 0.6, `${tight.throughput} vs ${roomy.throughput}`);
+});
+
+test('adviseWorkload with a given capacity and no verification: an open-loop rate becomes λ, the pick follows Erlang C', async () => {
+  const progress: AdviseProgress[] = [];
+  const result = await adviseWorkload({
+    uri: server().uri,
+    load: { mode: 'open', rate: 200 },
+    serverCapacity: 16,
+    verify: false,
+    durationMS: 600,
+    warmupMS: 50,
+    documents: 100,
+    onProgress: (p) => progress.push(p),
+  });
+  assert.equal(result.capacity.source, 'given');
+  assert.equal(result.capacity.serverCapacity, 16);
+  assert.equal(result.measurement.poolSize, 100, 'an open loop is measured on the driver default pool');
+  assert.ok(Math.abs(result.measurement.arrivalRate - 200) < 20, `arrival rate ${result.measurement.arrivalRate}`);
+  // About 200/s × ~6 ms ≈ 1.2 connections busy: a few connections, far below the capacity.
+  assert.ok(result.recommendation.offeredLoad > 0.9 && result.recommendation.offeredLoad < 4, `L = ${result.recommendation.offeredLoad}`);
+  assert.equal(result.recommendation.limitedBy, 'targets');
+  assert.ok(result.recommendation.maxPoolSize >= 2 && result.recommendation.maxPoolSize <= 8, `pick ${result.recommendation.maxPoolSize}`);
+  assert.equal(result.verification, null);
+  assert.equal(result.advice.verdict, 'unverified');
+  assert.equal(result.advice.maxPoolSize, result.recommendation.maxPoolSize);
+  assert.equal(progress.at(-1)?.step, 'done');
+  assert.equal(progress.at(-1)?.fraction, 1);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].fraction >= progress[i - 1].fraction, `progress went back at ${i}`);
+});
+
+test('adviseWorkload rejects bad options by name and reports a workload that only fails', async () => {
+  await assert.rejects(adviseWorkload({ uri: server().uri, load: { mode: 'closed', concurrency: 0 } }), (e: unknown) => e instanceof PoolConfigError && e.option === 'load.concurrency');
+  await assert.rejects(adviseWorkload({ uri: server().uri, serverCapacity: 1.5 }), (e: unknown) => e instanceof PoolConfigError && e.option === 'serverCapacity');
+  await assert.rejects(adviseWorkload({ uri: server().uri, durationMS: 0 }), (e: unknown) => e instanceof PoolConfigError && e.option === 'durationMS');
+  server().failCommand({ mode: 'alwaysOn', data: { failCommands: ['find'], errorCode: 2 } });
+  try {
+    await assert.rejects(
+      adviseWorkload({ uri: server().uri, load: { mode: 'closed', concurrency: 2 }, serverCapacity: 4, durationMS: 100, warmupMS: 0, documents: 10 }),
+      (e: unknown) => e instanceof MeasurementError && e.code === 'POOLKIT_ERR_MEASUREMENT' && /every operation of the findOne workload failed/.test(e.message),
+    );
+  } finally {
+    server().failCommand({ mode: 'off' });
+  }
+});

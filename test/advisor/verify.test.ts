@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { estimateFromSteps, kneeCapacity } from '../../src/advisor/capacity.js';
+import { evaluatePoolSizes, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
+import { ruleAnswers } from '../../src/advisor/rules.js';
+import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
+import type { SweepResult, SweepRun } from '../../src/bench/index.js';
+
+const point = (maxPoolSize: number, throughput: number, p99MS: number, extra: Partial<PoolSizePoint> = {}): PoolSizePoint => ({
+  label: String(maxPoolSize),
+  maxPoolSize,
+  runs: 1,
+  throughput,
+  p50MS: p99MS / 2,
+  p99MS,
+  waitP99MS: 0,
+  ops: 1000,
+  errors: 0,
+  dropped: 0,
+  ...extra,
+});
+
+test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', () => {
+  // 1600 ops/s at the plateau, 7 ms per operation alone: 11.2 connections → 12.
+  assert.deepEqual(kneeCapacity(7, 1600), { estimate: 11.2, serverCapacity: 12 });
+  // Exactly 8 (5 ms × 1600/s) stays 8 despite floating point.
+  assert.equal(kneeCapacity(5, 1600).serverCapacity, 8);
+  assert.equal(kneeCapacity(0.1, 100).serverCapacity, 1);
+  const estimate = estimateFromSteps(
+    { concurrency: 1, poolSize: 1, throughput: 140, holdTimeMeanMS: 7 },
+    { concurrency: 64, poolSize: 64, throughput: 1500, holdTimeMeanMS: 42 },
+    1600,
+  );
+  assert.equal(estimate.source, 'knee');
+  assert.equal(estimate.knee?.maxThroughput, 1600, 'a higher throughput seen elsewhere bounds the plateau from below');
+  assert.equal(estimate.serverCapacity, 12);
+});
+
+test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {
+  const points = [point(4, 600, 100), point(8, 1200, 52), point(10, 1560, 41), point(12, 1600, 40), point(16, 1590, 43), point(100, 1500, 60)];
+  const e = evaluatePoolSizes(points, { pick: 12, marks: { 12: ['recommended'], 100: ['driver default'] } });
+  assert.deepEqual(e.best, { throughput: { maxPoolSize: 12, value: 1600 }, p99: { maxPoolSize: 12, value: 40 } });
+  // 10: 97.5% and 1.025× → yes; 16: 99.4%, 1.075× → yes; 100: 93.75% → no; 8: 75% → no.
+  assert.deepEqual(e.adequate, [10, 12, 16]);
+  assert.equal(e.smallestAdequate, 10);
+  assert.equal(e.pick?.adequate, true);
+  assert.equal(e.pick?.overSmallestAdequate, 1.2);
+  assert.deepEqual(e.rows.find((r) => r.maxPoolSize === 100)?.marks, ['driver default']);
+  assert.equal(verifiedPoolSize(e, 12), 12, 'an adequate pick stays');
+});
+
+test('evaluation: a pick that fails moves to the nearest adequate size (ties: the larger)', () => {
+  const points = [point(6, 900, 80), point(8, 1100, 60), point(10, 1570, 41), point(14, 1600, 40), point(18, 1595, 40)];
+  const e = evaluatePoolSizes(points, { pick: 8 });
+  assert.equal(e.pick?.adequate, false);
+  assert.deepEqual(e.adequate, [10, 14, 18]);
+  assert.equal(verifiedPoolSize(e, 8), 10);
+  // 12 is 2 away from both 10 and 14: the larger wins (more capacity when in doubt).
+  assert.equal(verifiedPoolSize(e, 12), 14);
+  // Nothing qualifies (all runs failed): the pick stays.
+  const failed = evaluatePoolSizes([point(4, 0, 0, { errors: 1000 }), point(8, 0, 0, { errors: 1000 })], { pick: 4 });
+  assert.deepEqual(failed.adequate, []);
+  assert.equal(verifiedPoolSize(failed, 4), 4);
+});
+
+test('evaluation: failed runs never qualify and a p99 that is too high disqualifies', () => {
+  const e = evaluatePoolSizes([point(4, 1000, 10), point(8, 1000, 12), point(16, 1000, 30, { errors: 1000, ops: 1000 })]);
+  assert.deepEqual(e.adequate, [4]);
+  assert.equal(e.rows[2].p99Ratio, Infinity);
+  assert.equal(e.pick, null);
+});
+
+test('evaluation: a p99 from too few samples is not compared (noise), only the throughput', () => {
+  // 90 operations: the p99 is about the maximum of one run, so 4's 9.8 ms vs 100's 7 ms says nothing.
+  const few = { ops: 90 };
+  const e = evaluatePoolSizes([point(2, 300, 9.8, few), point(4, 298, 9.85, few), point(100, 300, 6.98, few)], { pick: 4 });
+  assert.deepEqual(e.rows.map((r) => r.p99Judged), [false, false, false]);
+  assert.equal(e.p99Unjudged, 3);
+  assert.deepEqual(e.adequate, [2, 4, 100]);
+  assert.equal(e.pick?.adequate, true);
+  assert.equal(e.best.p99.value, 6.98, 'the lowest p99 is still reported as the reference');
+  // Enough samples: the same numbers disqualify on the tail.
+  const many = evaluatePoolSizes([point(2, 300, 9.8), point(4, 298, 9.85), point(100, 300, 6.98)], { pick: 4 });
+  assert.deepEqual(many.adequate, [100]);
+  assert.equal(many.p99Unjudged, 0);
+  // Mixed: only judged rows compete for the best p99, and the threshold is a criterion.
+  const mixed = evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20), point(16, 1000, 21)]);
+  assert.equal(mixed.best.p99.maxPoolSize, 8);
+  assert.deepEqual(mixed.adequate, [2, 8, 16]);
+  assert.deepEqual(evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20)], { criteria: { minP99Samples: 50 } }).adequate, [2]);
+});
+
+test('pointsFromSweep averages repeated pool sizes and sorts by size', () => {
+  const run = (maxPoolSize: number, throughput: number, p99: number): SweepRun => ({
+    label: String(maxPoolSize),
+    config: { maxPoolSize },
+    result: {
+      mode: 'closed',
+      ops: 100,
+      errors: 0,
+      durationMS: 1000,
+      throughput,
+      latency: { p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, mean: p99 / 2 },
+      achievedRate: throughput,
+      latencyDistribution: [],
+      errorSamples: [],
+    },
+    poolWait: { count: 100, p50: 0, p90: 0, p99: 1, p999: 1, max: 1, mean: 0, distribution: [] },
+    connectionsCreated: 0,
+    checkoutFailures: 0,
+  });
+  const sweep = { runs: [run(8, 1000, 20), run(4, 500, 40), run(8, 1200, 30)] } as SweepResult;
+  const points = pointsFromSweep(sweep);
+  assert.deepEqual(points.map((p) => [p.maxPoolSize, p.runs, p.throughput, p.p99MS, p.ops]), [
+    [4, 1, 500, 40, 100],
+    [8, 2, 1100, 25, 200],
+  ]);
+});
+
+test('rules: the seed formula gets the workload as written, cores × 2 + 1 the server cores', () => {
+  const measurement = { throughput: 400, latencyMS: { mean: 50, p50: 45, p99: 90, max: 120 } } as WorkloadMeasurement;
+  // Closed loop: 64 callers × 0.05 s × 1.5 = 4.8 → clamped to 10.
+  const closed = ruleAnswers({ mode: 'closed', concurrency: 64 }, measurement, { cores: 4, coresFrom: 'server' });
+  assert.deepEqual(closed.seedFormula, { maxPoolSize: 10, concurrentRequests: 64, avgDurationS: 0.05 });
+  assert.deepEqual(closed.coresRule, { maxPoolSize: 9, cores: 4, coresFrom: 'server' });
+  assert.equal(closed.driverDefault.maxPoolSize, 100);
+  // Open loop at 400 ops/s of 2 s each: Little's law, 800 requests in flight → 800 × 2 × 1.5 → clamped to 100.
+  const slow = { throughput: 400, latencyMS: { mean: 2000, p50: 2000, p99: 2000, max: 2000 } } as WorkloadMeasurement;
+  const open = ruleAnswers({ mode: 'open', rate: 400 }, slow, { cores: 2, coresFrom: 'local' });
+  assert.equal(open.seedFormula.concurrentRequests, 800);
+  assert.equal(open.seedFormula.maxPoolSize, 100);
+});

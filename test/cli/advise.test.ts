@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../helpers/cli.js';
+import { startServer } from '../../src/server/index.js';
+
+const CAPACITY = 4;
+
+test('poolkit advise --json on an embedded server with a load model: a measured, verified pool size in well under a minute', async () => {
+  const started = performance.now();
+  const { code, stdout, stderr } = await runCli([
+    'advise', '--json', '--latency-ms', '5', '--max-concurrent-ops', String(CAPACITY), '--concurrency', '16',
+    '--duration-ms', '350', '--warmup-ms', '100', '--documents', '100',
+  ]);
+  const wallS = (performance.now() - started) / 1000;
+  assert.equal(code, 0, stderr);
+  const r = JSON.parse(stdout);
+  assert.ok(wallS < 60 && r.elapsedMS < 60_000, `took ${wallS.toFixed(1)} s`);
+  assert.deepEqual(r.embeddedServer, { latencyMS: 5, maxConcurrentOps: CAPACITY, text: `embedded server, 5 ms per operation, at most ${CAPACITY} at once` });
+
+  // The workload, measured with a PoolMonitor on a pool as large as the callers.
+  assert.deepEqual(r.load, { mode: 'closed', concurrency: 16 });
+  assert.equal(r.measurement.poolSize, 16);
+  assert.ok(r.measurement.arrivalRate > 100, `λ = ${r.measurement.arrivalRate}`);
+  // 16 callers on a 4-wide server: connections are held through the server's queue too.
+  assert.ok(r.measurement.holdTimeMS.mean > 5 * 2, `hold ${r.measurement.holdTimeMS.mean} ms`);
+
+  // Capacity from the knee: N* = X_max × R_min, and R_min is at least the 5 ms service time.
+  const knee = r.capacity.knee;
+  assert.equal(r.capacity.source, 'knee');
+  assert.equal(knee.low.concurrency, 1);
+  assert.ok(knee.minHoldTimeMS >= 5);
+  assert.ok(Math.abs(knee.estimate - (knee.maxThroughput * knee.minHoldTimeMS) / 1000) < 1e-9);
+  // The server completes at most 4 / 5 ms = 800 ops/s.
+  assert.ok(knee.maxThroughput <= 800 * 1.05, `X_max ${knee.maxThroughput}`);
+
+  // A sensible recommendation: the server's capacity, not the driver default (≤ 2 × capacity).
+  assert.equal(r.recommendation.limitedBy, 'serverCapacity');
+  assert.equal(r.recommendation.maxPoolSize, r.capacity.serverCapacity);
+  assert.ok(r.recommendation.maxPoolSize >= CAPACITY - 1 && r.recommendation.maxPoolSize <= 2 * CAPACITY, `recommended ${r.recommendation.maxPoolSize}`);
+  assert.ok(r.recommendation.reasoning.some((line: string) => /Little's law/.test(line)));
+
+  // The evidence: a sweep around the answer that includes the rules of thumb.
+  const v = r.verification;
+  const sizes = v.rows.map((row: { maxPoolSize: number }) => row.maxPoolSize);
+  assert.ok(sizes.includes(r.recommendation.maxPoolSize) && sizes.includes(100) && sizes.includes(r.rules.seedFormula.maxPoolSize));
+  assert.deepEqual(v.criteria, { throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
+  const recommended = v.rows.find((row: { marks: string[] }) => row.marks.includes('recommended'));
+  assert.equal(recommended.maxPoolSize, r.recommendation.maxPoolSize);
+  assert.ok(v.rows.find((row: { maxPoolSize: number }) => row.maxPoolSize === 100).marks.includes('driver default'));
+  // Adequacy is what the rows say it is.
+  for (const row of v.rows) {
+    assert.equal(row.p99Judged, row.ops - row.errors >= 500, `pool ${row.maxPoolSize}: ${row.ops} ops`);
+    const expected = row.throughput >= 0.97 * v.best.throughput.value - 1e-9 && (!row.p99Judged || row.p99MS <= 1.1 * v.best.p99.value + 1e-9);
+    assert.equal(row.adequate, expected, `pool ${row.maxPoolSize}`);
+  }
+  assert.deepEqual(v.adequate, v.rows.filter((row: { adequate: boolean }) => row.adequate).map((row: { maxPoolSize: number }) => row.maxPoolSize));
+  assert.equal(v.pick.adequate, recommended.adequate);
+  // A pool far below the capacity cannot reach the best throughput.
+  const smallest = v.rows[0];
+  assert.ok(smallest.maxPoolSize < CAPACITY && !smallest.adequate, `pool ${smallest.maxPoolSize}: ${smallest.throughputShare}`);
+  // The advice: the recommendation, or the nearest size the sweep found adequate.
+  assert.ok(['verified', 'adjusted', 'unverified'].includes(r.advice.verdict));
+  if (r.advice.verdict === 'verified') assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
+  if (r.advice.verdict === 'adjusted') assert.ok(v.adequate.includes(r.advice.maxPoolSize));
+  assert.equal(r.rules.driverDefault.maxPoolSize, 100);
+  assert.equal(r.rules.seedFormula.concurrentRequests, 16);
+  // stderr carried progress only.
+  assert.match(stderr, /advise: knee: 1 caller/);
+});
+
+test('poolkit advise (text) against --uri with an open-loop rate and a given capacity', async () => {
+  const server = await startServer({ latencyMS: 2 });
+  try {
+    const { code, stdout, stderr } = await runCli([
+      'advise', '--uri', server.uri, '--rate', '300', '--server-capacity', '8', '--workload', 'insert', '--duration-ms', '300', '--warmup-ms', '50',
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^poolkit advise: insertOne of a small document, open loop, 300 ops\/s/m);
+    assert.match(stdout, /server capacity\s+8 operations at once \(given\)/);
+    const advised = Number(stdout.match(/^ {2}maxPoolSize\s+(\d+)/m)?.[1]);
+    assert.ok(advised >= 1 && advised <= 8, stdout);
+    for (const heading of ['Measured workload', 'Advice', 'Other answers for this workload', 'Verification']) assert.match(stdout, new RegExp(`^${heading}`, 'm'));
+    assert.match(stdout, /seed formula int\(\d+ × [\d.]+ s × 1\.5\), 10\.\.100\s+\d+/);
+    assert.match(stdout, /driver default\s+100\s+\d+/);
+    assert.match(stdout, /cores × 2 \+ 1 \(\d+ cores on the server\)/);
+    assert.match(stdout, /^ {2}adequate: /m);
+    assert.ok(!stdout.includes('\u001b'), 'plain output when not a TTY');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('poolkit advise: usage errors exit 2 naming the flag', async () => {
+  const [both, capacity, duration] = await Promise.all([
+    runCli(['advise', '--rate', '100', '--concurrency', '4']),
+    runCli(['advise', '--server-capacity', '0']),
+    runCli(['advise', '--duration-ms', '-5']),
+  ]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--rate and --concurrency exclude each other/);
+  assert.equal(capacity.code, 2);
+  assert.match(capacity.stderr, /--server-capacity/);
+  assert.equal(duration.code, 2);
+  assert.match(duration.stderr, /--duration-ms/);
+});
