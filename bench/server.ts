@@ -13,13 +13,23 @@ const flags = parseFlags(process.argv.slice(2), { 'duration-ms': 5000, reps: 3, 
 interface Run { ops: number; errors: number; elapsedMS: number; clientCpuUS: number; p50US: number; p99US: number; serverCpuUS: number }
 
 async function load(server: BenchServer, populate?: number): Promise<Run> {
-  const before = await server.stats();
   const child = forkSupport('find-load.ts');
-  const result = await request<Omit<Run, 'serverCpuUS'>>(child, {
-    uri: server.uri, durationMS: populate ? 200 : flags['duration-ms'], concurrency: flags.concurrency, maxPoolSize: flags.pool, populate,
+  // Server CPU is sampled when the child opens and closes its measured window, so the warm-up,
+  // connection set-up and close are not charged to the measured operations.
+  const samples: NodeJS.CpuUsage[] = [];
+  child.on('message', (m: { type?: string; edge?: string }) => {
+    if (m?.type !== 'window') return;
+    void server.stats().then((stats) => {
+      samples.push(stats.cpu);
+      child.send({ type: 'window-ack', edge: m.edge });
+    });
   });
-  const after = await server.stats();
-  const serverCpuUS = after.cpu.user + after.cpu.system - (before.cpu.user + before.cpu.system);
+  const result = await request<Omit<Run, 'serverCpuUS'>>(child, {
+    uri: server.uri, durationMS: populate ? 200 : flags['duration-ms'], concurrency: flags.concurrency, maxPoolSize: flags.pool, populate, ids: flags.docs,
+  }, undefined, (m) => (m as { type?: string }).type === undefined);
+  if (samples.length !== 2) throw new Error(`expected two window samples of the server's CPU, got ${samples.length}`);
+  const [before, after] = samples;
+  const serverCpuUS = after.user + after.system - (before.user + before.system);
   return { ...result, serverCpuUS };
 }
 

@@ -1,10 +1,26 @@
 // Load generator process: the real driver runs findOne({ _id }) from N concurrent callers for a
 // fixed time and reports ops, latency percentiles (HDR histogram, µs) and its own CPU time.
+// It tells the parent when its measured window opens and closes ('window' messages, each
+// acknowledged) so the parent samples the server's CPU around exactly that window.
 import { MongoClient } from 'mongodb';
 import * as hdr from 'hdr-histogram-js';
 import { benchDocument } from './document.js';
 
-interface Job { uri: string; durationMS: number; concurrency: number; maxPoolSize: number; populate?: number; warmupMS?: number }
+interface Job { uri: string; durationMS: number; concurrency: number; maxPoolSize: number; populate?: number; warmupMS?: number; ids?: number }
+
+/** Tells the parent a measured window opens or closes and waits until it has taken its sample. */
+function windowEdge(edge: 'open' | 'close'): Promise<void> {
+  return new Promise((resolve) => {
+    const onAck = (m: { type?: string; edge?: string }) => {
+      if (m?.type === 'window-ack' && m.edge === edge) {
+        process.off('message', onAck);
+        resolve();
+      }
+    };
+    process.on('message', onAck);
+    process.send?.({ type: 'window', edge });
+  });
+}
 
 process.once('message', async (job: Job) => {
   const client = new MongoClient(job.uri, { maxPoolSize: job.maxPoolSize });
@@ -18,7 +34,8 @@ process.once('message', async (job: Job) => {
   let ops = 0;
   let errors = 0;
   let recording = false;
-  const ids = 10_000;
+  // The ids populated (by this or an earlier run): findOne hits an existing document every time.
+  const ids = job.populate ?? job.ids ?? 10_000;
   let next = 0;
   const run = async (until: number) => {
     while (performance.now() < until) {
@@ -39,6 +56,7 @@ process.once('message', async (job: Job) => {
   // Warm up (JIT, pool) before measuring.
   const warmEnd = performance.now() + (job.warmupMS ?? 1000);
   await Promise.all(Array.from({ length: job.concurrency }, () => run(warmEnd)));
+  await windowEdge('open');
   recording = true;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -46,6 +64,8 @@ process.once('message', async (job: Job) => {
   await Promise.all(Array.from({ length: job.concurrency }, () => run(end)));
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  recording = false;
+  await windowEdge('close');
   await client.close();
   process.send?.({
     ops,

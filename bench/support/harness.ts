@@ -14,11 +14,11 @@ export function forkSupport(script: string, args: string[] = []): ChildProcess {
   return fork(join(here, script), args, { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
-/** Sends one message and resolves with the next message of the given type. */
-export async function request<T>(child: ChildProcess, message: object, type?: string): Promise<T> {
+/** Sends one message and resolves with the next message of the given type (or accepted by `accept`). */
+export async function request<T>(child: ChildProcess, message: object, type?: string, accept?: (m: unknown) => boolean): Promise<T> {
   const reply = new Promise<T>((resolve, reject) => {
     const onMessage = (m: any) => {
-      if (type === undefined || m?.type === type) {
+      if (accept ? accept(m) : type === undefined || m?.type === type) {
         child.off('message', onMessage);
         child.off('exit', onExit);
         resolve(m as T);

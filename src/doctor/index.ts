@@ -21,9 +21,12 @@ export interface DoctorOptions {
 export async function runDoctor(uri: string, { options = {}, processes = 1, timeoutMS = 5000, pings = 10 }: DoctorOptions = {}): Promise<DoctorReport> {
   const config = checkConfiguration(uri, options);
   const checks = [...config.checks];
-  if (config.validated) {
-    const maxPoolSize = typeof config.validated.effective.maxPoolSize === 'number' ? (config.validated.effective.maxPoolSize as number) : 100;
-    checks.unshift(...(await checkDeployment(uri, { driverOptions: config.validated.driverOptions, maxPoolSize, processes, timeoutMS, pings })));
+  // Invalid application options must not hide the deployment's state: check it with the URI's
+  // own options then (unless the URI itself is what is invalid).
+  const connectWith = config.validated ?? checkConfiguration(uri, {}).validated;
+  if (connectWith) {
+    const maxPoolSize = typeof connectWith.effective.maxPoolSize === 'number' ? (connectWith.effective.maxPoolSize as number) : 100;
+    checks.unshift(...(await checkDeployment(uri, { driverOptions: connectWith.driverOptions, maxPoolSize, processes, timeoutMS, pings })));
   }
   const summary: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0 };
   for (const c of checks) summary[c.status]++;

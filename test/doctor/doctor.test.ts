@@ -65,6 +65,15 @@ describe('doctor: live deployment', () => {
     assert.match(report.uri, /alice:\*\*\*\*@/);
   });
 
+  test('invalid application options fail their check but the deployment is still checked', async () => {
+    const report = await runDoctor(server().uri, { options: { maxPoolSise: 5 }, timeoutMS: 2000, pings: 2 });
+    const byId = new Map(report.checks.map((c) => [c.id, c]));
+    assert.equal(byId.get('options-valid')?.status, 'fail');
+    assert.match(byId.get('options-valid')!.reason, /maxPoolSise.*did you mean maxPoolSize/);
+    assert.equal(byId.get('reachable')?.status, 'pass');
+    assert.equal(report.ok, false);
+  });
+
   test('CLI: --json is JSON only; exit 1 on a fail, 2 on a usage error', async () => {
     const failed = await runCli(['doctor', '--uri', server().uri, '--options', '{"maxPoolSize":0}', '--json']);
     assert.equal(failed.code, 1);
