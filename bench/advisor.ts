@@ -12,7 +12,7 @@ import { MongoClient } from 'mongodb';
 import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
 import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
-import { forkSupport, machine, parseFlags, table, writeResults } from './support/harness.js';
+import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, SERVER_CPU, table, writeResults } from './support/harness.js';
 
 interface Shape {
   name: string;
@@ -36,6 +36,8 @@ interface LoadModelServer {
 async function startLoadModelServer(options: ServerOptions): Promise<LoadModelServer> {
   const child = forkSupport('load-model-server.ts', [JSON.stringify(options)]);
   const [ready] = (await once(child, 'message')) as [{ type: string; uri: string }];
+  // The server on one core, the advisor and its load (this process) on the other.
+  if (child.pid !== undefined && pinProcess(child.pid, SERVER_CPU)) pinProcess(process.pid, LOAD_CPU);
   return {
     uri: ready.uri,
     async stop() {

@@ -26,7 +26,7 @@ import { Registry } from 'prom-client';
 import { monitorMongoDBDriver } from '@christiangalsterer/mongodb-driver-prometheus-exporter';
 import { PoolMonitor } from '../src/monitor/index.js';
 import { registerPrometheus } from '../src/exporters/prometheus.js';
-import { machine, median, parseFlags, startBenchServer, table, writeResults } from './support/harness.js';
+import { LOAD_CPU, machine, median, parseFlags, pinProcess, startBenchServer, table, writeResults } from './support/harness.js';
 
 
 export interface MonitorBenchOptions {
@@ -152,6 +152,8 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
 
   const server = options.uri ? undefined : await startBenchServer('ours');
   const uri = options.uri ?? server!.uri;
+  // The client (measured) on one core, the server on the other: see pinProcess.
+  const pinned = server !== undefined && server.pinned && pinProcess(process.pid, LOAD_CPU);
   try {
     const workload = await prepare(uri);
     log(`monitor bench: workload ${workload.name}, ${settings.repetitions} × ${variants.length} variants × ${settings.durationMS} ms`);
@@ -174,7 +176,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       date: new Date().toISOString(),
       workload: workload.name,
       settings,
-      environment: { ...machine(), driver: driverVersion() },
+      environment: { ...machine(), driver: driverVersion(), pinned },
       variants: variants.map((v) => {
         const own = runs.get(v.id)!;
         // Ratios are paired per repetition (same minute of machine noise), then the median is taken.

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { BSON } from 'bson';
 import { encodeOpMsgRequest } from '../src/server/wire/codec.js';
-import { forkSupport, request, startBenchServer, machine, writeResults, table, parseFlags, median, type BenchServer } from './support/harness.js';
+import { forkSupport, LOAD_CPU, pinProcess, request, startBenchServer, machine, writeResults, table, parseFlags, median, type BenchServer } from './support/harness.js';
 
 const flags = parseFlags(process.argv.slice(2), { 'duration-ms': 5000, reps: 3, concurrency: 64, pool: 50, docs: 10000, 'idle-connections': 2000 });
 
@@ -14,6 +14,8 @@ interface Run { ops: number; errors: number; elapsedMS: number; clientCpuUS: num
 
 async function load(server: BenchServer, populate?: number): Promise<Run> {
   const child = forkSupport('find-load.ts');
+  // The load generator on one core, the servers on the other (see pinProcess).
+  if (child.pid !== undefined && server.pinned) pinProcess(child.pid, LOAD_CPU);
   // Server CPU is sampled when the child opens and closes its measured window, so the warm-up,
   // connection set-up and close are not charged to the measured operations.
   const samples: NodeJS.CpuUsage[] = [];
@@ -93,7 +95,7 @@ try {
     serverCpuAtMost1_5x: ratios.serverCpuPerOp <= 1.5,
     idleConnectionAtMost64KiB: idle.ours <= 64 * 1024,
   };
-  const result = { benchmark: 'server', date: new Date().toISOString(), machine: machine(), flags, floor, ours, ratios, idleBytesPerConnection: idle, goals, runs };
+  const result = { benchmark: 'server', date: new Date().toISOString(), machine: { ...machine(), pinned: servers.ours.pinned && servers.floor.pinned }, flags, floor, ours, ratios, idleBytesPerConnection: idle, goals, runs };
   const file = writeResults('server', result);
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(table(

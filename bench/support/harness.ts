@@ -1,5 +1,5 @@
 // Shared benchmark plumbing: child processes with IPC, machine description, result files, tables.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,9 +32,32 @@ export async function request<T>(child: ChildProcess, message: object, type?: st
   return reply;
 }
 
+/**
+ * Pins a process (all its threads) to one CPU with util-linux `taskset`, so a server and its load
+ * generator on a 2-core machine stop stealing each other's core: the figures that matter (CPU per
+ * operation) get far less noisy. False where there is one CPU, no taskset, or no permission;
+ * POOLKIT_BENCH_NO_PIN=1 turns it off.
+ */
+export function pinProcess(pid: number, cpu: number): boolean {
+  if (process.env.POOLKIT_BENCH_NO_PIN === '1' || os.availableParallelism() < 2) return false;
+  const result = spawnSync('taskset', ['-a', '-p', '-c', String(cpu % os.availableParallelism()), String(pid)], { stdio: 'ignore' });
+  const ok = result.status === 0;
+  if (ok && pid === process.pid) selfPinnedTo = cpu;
+  return ok;
+}
+
+/** The CPU this process was pinned to, for the results' machine description. */
+let selfPinnedTo: number | null = null;
+
+/** CPU 0 for the load generator (this process), CPU 1 for servers: see pinProcess. */
+export const LOAD_CPU = 0;
+export const SERVER_CPU = 1;
+
 export interface BenchServer {
   child: ChildProcess;
   uri: string;
+  /** Whether the server process runs on its own CPU (pinProcess). */
+  pinned: boolean;
   stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; connections: number }>;
   stop(): Promise<void>;
 }
@@ -42,9 +65,11 @@ export interface BenchServer {
 export async function startBenchServer(kind: string): Promise<BenchServer> {
   const child = forkSupport('server-process.ts', [kind]);
   const [ready] = (await once(child, 'message')) as [{ type: string; uri: string }];
+  const pinned = child.pid !== undefined && pinProcess(child.pid, SERVER_CPU);
   return {
     child,
     uri: ready.uri,
+    pinned,
     stats: () => request(child, { type: 'stats' }, 'stats'),
     async stop() {
       if (child.exitCode !== null) return;
@@ -57,7 +82,14 @@ export async function startBenchServer(kind: string): Promise<BenchServer> {
 
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadPinnedToCpu: selfPinnedTo,
+  };
 }
 
 export function writeResults(name: string, data: object): string {
