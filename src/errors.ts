@@ -74,13 +74,33 @@ export class UsageError extends PoolkitError {
   }
 }
 
+/**
+ * A value as shown in messages: strings quoted, numbers as JavaScript writes them (Infinity, NaN,
+ * -0), bigints with `n`, objects as JSON with those numbers kept; at most 80 characters.
+ */
 export function describeValue(value: unknown): string {
+  const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (value === undefined) return 'undefined';
   try {
-    const text = JSON.stringify(value);
-    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    // JSON has no Infinity/NaN (they become null) nor bigint: mark them and unquote them after.
+    const marks = new Map<string, string>();
+    const text = JSON.stringify(value, (_key, v: unknown) => {
+      const shown =
+        typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? `[function ${v.name || 'anonymous'}]` : undefined;
+      if (shown === undefined) return v;
+      const mark = `\u0000${marks.size}\u0000`;
+      marks.set(mark, shown);
+      return mark;
+    });
+    if (text === undefined) return String(value);
+    let out = text;
+    for (const [mark, shown] of marks) out = out.replace(JSON.stringify(mark), shown);
+    return clip(out);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -10,6 +10,11 @@ export interface InstalledDriver {
   version: string;
   /** Lower-cased option names. */
   options: ReadonlySet<string>;
+  /**
+   * Lower-cased names the driver accepts but marks `ignored` (it parses them and does nothing):
+   * `timeoutMS` in 6.22 and 7.x.
+   */
+  ignored: ReadonlySet<string>;
 }
 
 let cached: InstalledDriver | null | undefined;
@@ -25,7 +30,12 @@ function load(): InstalledDriver | null {
     const table = (require('mongodb/lib/connection_string.js') as { OPTIONS?: Record<string, unknown> }).OPTIONS;
     const version = (require('mongodb/package.json') as { version?: string }).version ?? 'unknown';
     if (!table || typeof table !== 'object') return null;
-    return { version, options: new Set(Object.keys(table).map((name) => name.toLowerCase())) };
+    const ignored = Object.entries(table).filter(([, descriptor]) => (descriptor as { ignored?: unknown } | null)?.ignored === true);
+    return {
+      version,
+      options: new Set(Object.keys(table).map((name) => name.toLowerCase())),
+      ignored: new Set(ignored.map(([name]) => name.toLowerCase())),
+    };
   } catch {
     return null;
   }

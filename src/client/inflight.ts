@@ -1,16 +1,23 @@
 import type { MongoClient } from 'mongodb';
+import { noteCheckIn, noteCheckOut, type RetryCall, type RetryCallWatcher } from '../resilience/attempt-scope.js';
 
 /**
  * Counts a client's in-flight operations from its pool (CMAP) events, which the driver always
  * emits: an operation is in flight from `connectionCheckOutStarted` until its connection is
  * checked back in, or until the check-out fails. Readiness probes and graceful shutdown read it.
- * One tracker per client (WeakMap), shared by `createClient` and `PoolMonitor.attach`.
+ * One tracker per client (WeakMap), shared by `createClient`, `trackInflight` and `PoolMonitor.attach`.
+ *
+ * The same listeners tell `withRetry` which connections each of its attempts used (see
+ * src/resilience/attempt-scope.ts), and link a `withRetry` call to this client on its first
+ * check-out: such a call counts as in flight (`retrying`) until it returns or throws, backoff
+ * sleeps included.
  */
-export class InflightTracker {
+export class InflightTracker implements RetryCallWatcher {
   #started = 0;
   #finished = 0;
   #checkedOut = 0;
   #checkOutFailed = 0;
+  readonly #retryCalls = new Set<RetryCall>();
   #idleWaiters: Array<() => void> = [];
   #shuttingDown = false;
   readonly #client: MongoClient;
@@ -18,19 +25,18 @@ export class InflightTracker {
 
   constructor(client: MongoClient) {
     this.#client = client;
-    const started = () => {
-      this.#started++;
-    };
     const finished = () => {
       this.#finished++;
-      if (this.#started === this.#finished && this.#idleWaiters.length > 0) {
-        const waiters = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
+      this.#wakeIfIdle();
     };
     this.#listeners = [
-      ['connectionCheckOutStarted', started],
+      [
+        'connectionCheckOutStarted',
+        () => {
+          this.#started++;
+          noteCheckOut(this); // emitted synchronously from the operation's own async context
+        },
+      ],
       [
         'connectionCheckOutFailed',
         () => {
@@ -39,12 +45,18 @@ export class InflightTracker {
         },
       ],
       ['connectionCheckedOut', () => this.#checkedOut++],
-      ['connectionCheckedIn', finished],
+      [
+        'connectionCheckedIn',
+        () => {
+          noteCheckIn(); // emitted synchronously by the operation that held the connection
+          finished();
+        },
+      ],
     ];
     for (const [event, fn] of this.#listeners) client.on(event as any, fn);
   }
 
-  /** Operations waiting for a connection or holding one right now. */
+  /** Operations waiting for a connection or holding one right now (pool check-outs in progress). */
   get inflight(): number {
     return this.#started - this.#finished;
   }
@@ -54,14 +66,26 @@ export class InflightTracker {
     return this.#started - this.#checkedOut - this.#checkOutFailed;
   }
 
-  /** Operations that finished (connection checked back in, or check-out failed) since tracking began. */
+  /** Check-outs that ended (connection checked back in, or check-out failed) since tracking began. */
   get finished(): number {
     return this.#finished;
   }
 
-  /** Total operations that asked the pool for a connection since tracking began. */
+  /** Check-outs started (an operation asked the pool for a connection) since tracking began. */
   get started(): number {
     return this.#started;
+  }
+
+  /** withRetry calls in progress that have checked out a connection of this client. */
+  get retrying(): number {
+    return this.#retryCalls.size;
+  }
+
+  /** Of those, the calls waiting between two attempts (backoff): they hold no connection. */
+  get retryingBetweenAttempts(): number {
+    let count = 0;
+    for (const call of this.#retryCalls) if (call.betweenAttempts) count++;
+    return count;
   }
 
   get shuttingDown(): boolean {
@@ -72,30 +96,86 @@ export class InflightTracker {
     this.#shuttingDown = true;
   }
 
-  /** Resolves once no operation is in flight (immediately if none is). */
+  /** Resolves once no check-out is in progress and no linked withRetry call is running (immediately if so). */
   whenIdle(): Promise<void> {
-    if (this.inflight <= 0) return Promise.resolve();
+    if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** @internal (RetryCallWatcher) */
+  retryCallStarted(call: RetryCall): void {
+    this.#retryCalls.add(call);
+  }
+
+  /** @internal (RetryCallWatcher) */
+  retryCallEnded(call: RetryCall): void {
+    if (this.#retryCalls.delete(call)) this.#wakeIfIdle();
   }
 
   detach(): void {
     for (const [event, fn] of this.#listeners) this.#client.off(event as any, fn);
   }
-}
 
-const trackers = new WeakMap<MongoClient, InflightTracker>();
-
-/** Starts tracking (idempotent). Call before the client connects, or counts start late. */
-export function trackInflight(client: MongoClient): InflightTracker {
-  let tracker = trackers.get(client);
-  if (!tracker) {
-    tracker = new InflightTracker(client);
-    trackers.set(client, tracker);
+  #idle(): boolean {
+    return this.inflight <= 0 && this.#retryCalls.size === 0;
   }
-  return tracker;
+
+  #wakeIfIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#idle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 }
 
-/** The tracker of a client made by `createClient` or monitored by a `PoolMonitor`, if any. */
+interface Entry {
+  tracker: InflightTracker;
+  /** Kept for the client's life (createClient, trackInflight). */
+  pinned: boolean;
+  /** PoolMonitors currently holding it. */
+  holds: number;
+}
+
+const trackers = new WeakMap<MongoClient, Entry>();
+
+/** Starts tracking (idempotent); the tracker then stays for the client's life. Call before the client connects, or counts start late. */
+export function trackInflight(client: MongoClient): InflightTracker {
+  const entry = entryFor(client);
+  entry.pinned = true;
+  return entry.tracker;
+}
+
+/**
+ * For PoolMonitor.attach: the client's tracker, created if needed, held until
+ * `releaseInflightTracker`. A tracker nobody pinned is removed with its listeners when the last
+ * holder releases it.
+ */
+export function holdInflightTracker(client: MongoClient): InflightTracker {
+  const entry = entryFor(client);
+  entry.holds++;
+  return entry.tracker;
+}
+
+export function releaseInflightTracker(client: MongoClient): void {
+  const entry = trackers.get(client);
+  if (!entry || entry.holds === 0) return;
+  entry.holds--;
+  if (entry.holds === 0 && !entry.pinned) {
+    entry.tracker.detach();
+    trackers.delete(client);
+  }
+}
+
+/** The tracker of a client made by `createClient`, monitored by a `PoolMonitor` or passed to `trackInflight`, if any. */
 export function getInflightTracker(client: MongoClient): InflightTracker | undefined {
-  return trackers.get(client);
+  return trackers.get(client)?.tracker;
+}
+
+function entryFor(client: MongoClient): Entry {
+  let entry = trackers.get(client);
+  if (!entry) {
+    entry = { tracker: new InflightTracker(client), pinned: false, holds: 0 };
+    trackers.set(client, entry);
+  }
+  return entry;
 }

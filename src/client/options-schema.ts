@@ -18,6 +18,7 @@ export type OptionType =
   | 'writeConcernW'
   | 'readPreference'
   | 'object'
+  | 'credentials'
   | 'stringOrObject'
   | 'function'
   | 'any';
@@ -77,7 +78,7 @@ export const CLIENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'connectTimeoutMS', type: 'uint', category: 'timeouts', ...ms, default: 30000, doc: 'Time to open a new connection: TCP connect, TLS and the MongoDB handshake. 0 means no limit (the OS decides, often minutes).' },
   { name: 'socketTimeoutMS', type: 'uint', category: 'timeouts', ...ms, default: 0, doc: 'Inactivity limit on a socket in use. When it fires the operation fails with a network timeout and the connection is closed. 0 means none; prefer maxTimeMS per operation.' },
   { name: 'serverSelectionTimeoutMS', type: 'uint', category: 'timeouts', ...ms, default: 30000, doc: 'How long an operation waits for a suitable server (for example a primary during an election) before MongoServerSelectionError.' },
-  { name: 'timeoutMS', type: 'uint', category: 'timeouts', ...ms, deprecated: 'the driver ignores it from 6.22 and in 7.x; bound operations with maxTimeMS or an AbortSignal', doc: 'Client-side operation timeout (experimental CSOT in drivers 6.9 to 6.21; ignored from 6.22 and in 7.x).' },
+  { name: 'timeoutMS', type: 'uint', category: 'timeouts', ...ms, deprecated: 'the driver ignores it from 6.22 and 7.8; bound operations with maxTimeMS, an AbortSignal and the per-stage timeouts', doc: 'Client-side operation timeout: experimental CSOT in drivers 6.11 to 6.21 and 7.0 to 7.7 (where a timeout can desynchronise the pool: see the security warning in the 6.22/7.8 release notes); accepted and ignored from 6.22 and 7.8. createClient warns either way.' },
   { name: 'localThresholdMS', type: 'uint', category: 'timeouts', ...ms, default: 15, doc: 'Latency window: servers within this many ms of the fastest suitable one are chosen at random.' },
   { name: 'wtimeoutMS', type: 'uint', category: 'read-write', ...ms, doc: 'Write concern timeout: how long the server waits for replication before reporting a write concern error (the write itself is not undone).' },
   { name: 'wtimeout', type: 'uint', category: 'read-write', ...ms, deprecated: 'use wtimeoutMS', doc: 'Old name of wtimeoutMS.' },
@@ -123,7 +124,7 @@ export const CLIENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'forceServerObjectId', type: 'boolean', category: 'read-write', default: false, doc: 'Let the server, not the driver, assign _id values.' },
 
   // Authentication
-  { name: 'auth', type: 'object', category: 'auth', secret: true, doc: 'Credentials { username, password } (instead of putting them in the URI).' },
+  { name: 'auth', type: 'credentials', category: 'auth', secret: true, where: 'object', doc: 'Credentials { username, password } (instead of putting them in the URI): both keys, string values (password undefined for mechanisms without one), nothing else.' },
   { name: 'authMechanism', type: 'enum', category: 'auth', caseInsensitive: true, values: ['DEFAULT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'MONGODB-X509', 'MONGODB-AWS', 'MONGODB-OIDC', 'GSSAPI', 'PLAIN'], doc: 'Authentication mechanism.' },
   { name: 'authMechanismProperties', type: 'stringOrObject', category: 'auth', secret: true, doc: "Mechanism properties ('KEY:value,...' or an object)." },
   { name: 'authSource', type: 'string', category: 'auth', doc: 'Database holding the user (default: the URI database, or admin).' },

@@ -220,6 +220,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string): unknown {
     case 'object':
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail('must be an object');
       return raw;
+    case 'credentials':
+      return checkCredentials(spec.name, raw);
     case 'stringOrObject':
       if (typeof raw === 'string' ? raw.length === 0 : raw === null || typeof raw !== 'object') return fail('must be a string or an object');
       return raw;
@@ -229,6 +231,41 @@ function convert(spec: OptionSpec, raw: unknown, where: string): unknown {
     case 'any':
       return raw;
   }
+}
+
+/**
+ * `auth: { username, password }`, as the driver reads it: both keys present (it rejects the object
+ * otherwise), string values or undefined (no password for MONGODB-X509, MONGODB-AWS...), and no
+ * other key (the driver would silently ignore `source` or `mechanism`). A password is never shown.
+ */
+function checkCredentials(name: string, raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PoolConfigError(name, REDACTED, 'must be an object { username, password }');
+  const fields = ['username', 'password'];
+  for (const [key, value] of Object.entries(raw)) {
+    if (!fields.includes(key)) {
+      throw new PoolConfigError(
+        `${name}.${key}`,
+        showUnknown(value),
+        `is not a field of ${name}, which takes only username and password${fieldHint(key, fields)}; set authSource, authMechanism or authMechanismProperties as options of their own`,
+      );
+    }
+  }
+  const { username, password } = raw as { username?: unknown; password?: unknown };
+  for (const field of fields) {
+    if (!(field in raw)) throw new PoolConfigError(name, REDACTED, `must have both username and password (${field} is missing; give it as undefined if the mechanism takes none)`);
+  }
+  if (username !== undefined && (typeof username !== 'string' || username.length === 0)) {
+    throw new PoolConfigError(`${name}.username`, typeof username === 'string' ? username : showUnknown(username), 'must be a non-empty string (or undefined)');
+  }
+  if (password !== undefined && typeof password !== 'string') throw new PoolConfigError(`${name}.password`, REDACTED, 'must be a string (or undefined)');
+  return raw;
+}
+
+/** did-you-mean, also for abbreviations (`user`, `pass`, `pwd`). */
+function fieldHint(key: string, fields: string[]): string {
+  const lower = key.toLowerCase();
+  const abbreviated = lower === 'pwd' ? 'password' : lower.length >= 3 ? fields.find((field) => field.startsWith(lower)) : undefined;
+  return abbreviated ? `; did you mean ${abbreviated}?` : didYouMean(key, fields);
 }
 
 function enumValue(spec: OptionSpec, raw: string, fail: (rule: string) => never): string {
@@ -309,6 +346,20 @@ function checkCombinations(effective: Record<string, unknown>, parsed: ParsedUri
   }
   for (const name of ['tlsInsecure', 'tlsAllowInvalidCertificates', 'tlsAllowInvalidHostnames']) {
     if (effective[name] === true) warn('POOLKIT_WARN_TLS_INSECURE', name, `${name} disables certificate checks: anyone on the network path can impersonate the server; use it only in tests`);
+  }
+  const driver = installedDriver();
+  for (const name of Object.keys(effective)) {
+    if (name === 'timeoutMS' || !driver?.ignored.has(name.toLowerCase())) continue;
+    warn('POOLKIT_WARN_IGNORED_OPTION', name, `${name} has no effect with the installed mongodb driver ${driver.version}: it accepts the option and ignores it`);
+  }
+  if ('timeoutMS' in effective) {
+    warn(
+      'POOLKIT_WARN_TIMEOUT_MS',
+      'timeoutMS',
+      driver?.ignored.has('timeoutms')
+        ? `timeoutMS has no effect with the installed mongodb driver ${driver.version} (a no-op since 6.22 and 7.8): nothing times out because of it; bound operations with maxTimeMS (server side) or { signal }, and waits with serverSelectionTimeoutMS and waitQueueTimeoutMS`
+        : `timeoutMS enables the driver's experimental client-side operation timeout${driver ? ` (installed mongodb driver ${driver.version})` : ''}; in drivers 6.11 to 6.21 and 7.0 to 7.7 a timeout can desynchronise the connection pool and hand one operation another's reply (security warning in the 6.22/7.8 release notes): upgrade, and use maxTimeMS, { signal } and the per-stage timeouts instead`,
+    );
   }
   if (effective.w === 0) {
     warn('POOLKIT_WARN_UNACKNOWLEDGED_WRITES', 'w', 'w: 0 makes writes unacknowledged: errors (duplicate keys, validation, a lost primary) are silently dropped and writes cannot be retried');

@@ -11,6 +11,13 @@
  * - `never`: retrying cannot help or makes things worse (validation, auth, duplicate key, wait-queue
  *   timeout: the pool is saturated and queueing again adds load; a closed client).
  *
+ * An error is only the *last* thing that happened. When the driver's own retry is on, the error it
+ * throws can come from its second attempt while the first one was applied: the retry selects a
+ * server outside its error handling (a MongoServerSelectionError replaces the first error), and a
+ * failed check-out or a NotWritablePrimary reply replaces it too unless labelled NoWritesPerformed.
+ * `classifyAttempt` therefore checks an `always` verdict against the connections the attempt
+ * actually used (counted by the pool listeners of tracked clients).
+ *
  * Errors are matched by name, code, labels and properties rather than `instanceof`, so errors of
  * driver 6 and driver 7 (two copies of the class hierarchy) classify the same.
  */
@@ -19,6 +26,12 @@ export type Retryability = 'always' | 'idempotent' | 'never';
 export interface ErrorClassification {
   retryable: Retryability;
   reason: string;
+  /**
+   * For `always`: the most connections the operation can have used if this error tells the whole
+   * story. 0: nothing reached a server (server selection, a failed check-out or connection
+   * establishment); 1: the one command the server refused (not-primary, NoWritesPerformed, overload).
+   */
+  sentAtMost?: number;
 }
 
 // Server refused the command before running it: the node is not (or no longer) a writable primary.
@@ -89,7 +102,7 @@ export function classifyError(error: unknown): ErrorClassification {
   const has = (name: string) => names.has(name);
 
   // MongoServerClosedError derives from MongoAPIError, which is otherwise a caller mistake.
-  if (has('MongoServerClosedError')) return { retryable: 'always', reason: 'the selected server closed before the operation started' };
+  if (has('MongoServerClosedError')) return always('the selected server closed before the operation started', 0);
 
   // 1. Explicit refusals to retry, whatever else the error says.
   for (const [name, reason] of NEVER_NAMES) if (has(name)) return { retryable: 'never', reason };
@@ -98,23 +111,25 @@ export function classifyError(error: unknown): ErrorClassification {
   }
 
   // 2. The operation never ran.
-  if (labels.has('NoWritesPerformed')) return { retryable: 'always', reason: 'the driver reports NoWritesPerformed' };
+  if (labels.has('NoWritesPerformed')) return always('the driver reports NoWritesPerformed', 1);
   if (has('PoolClearedOnNetworkError')) {
     // Raised into operations already holding a connection when the monitor timed out: they may have run.
     return { retryable: 'idempotent', reason: 'an in-use connection was interrupted by a pool clear; the command may have run' };
   }
   if (has('MongoPoolClearedError') || has('PoolClearedError') || labels.has('PoolRequestedRetry')) {
-    return { retryable: 'always', reason: 'the pool was cleared before the operation got a connection' };
+    return always('the pool was cleared before the operation got a connection', 0);
   }
-  if (has('MongoServerSelectionError')) return { retryable: 'always', reason: 'no suitable server was selected; nothing was sent' };
-  if (labels.has('HandshakeError') || (has('MongoNetworkError') && (error as { beforeHandshake?: unknown }).beforeHandshake === true)) {
-    return { retryable: 'always', reason: 'the connection failed while being established; nothing was sent' };
-  }
+  if (has('MongoServerSelectionError')) return always('no suitable server was selected; nothing was sent', 0);
+  // Driver 7 labels network errors of connection establishment (socket, TLS, handshake) SystemOverloadedError.
+  const establishing =
+    labels.has('HandshakeError') ||
+    (has('MongoNetworkError') && ((error as { beforeHandshake?: unknown }).beforeHandshake === true || (code === undefined && labels.has('SystemOverloadedError'))));
+  if (establishing) return always('the connection failed while being established; nothing was sent', 0);
   if (code !== undefined && NOT_PRIMARY_REFUSALS.has(code)) {
-    return { retryable: 'always', reason: `${NOT_PRIMARY_REFUSALS.get(code)} (code ${code}): the server refused the command before running it` };
+    return always(`${NOT_PRIMARY_REFUSALS.get(code)} (code ${code}): the server refused the command before running it`, 1);
   }
   if (code === 462 || labels.has('SystemOverloadedError')) {
-    return { retryable: 'always', reason: 'the server is overloaded and refused the command; back off (the budget limits retries)' };
+    return always('the server is overloaded and refused the command; back off (the budget limits retries)', 1);
   }
 
   // 3. The command may have reached the server.
@@ -131,6 +146,28 @@ export function classifyError(error: unknown): ErrorClassification {
   }
   if (has('MongoError')) return { retryable: 'never', reason: 'a driver error that retrying does not fix' };
   return { retryable: 'never', reason: 'not a MongoDB error' };
+}
+
+/**
+ * The classification of a failed `withRetry` attempt: `classifyError`, with an `always` verdict
+ * kept only when the attempt used no more connections than the error accounts for
+ * (`sentAtMost`). `connectionsUsed` is the number of connections of tracked clients the attempt
+ * checked out and gave back (commands it may have sent); for a client that is not tracked it
+ * stays 0 and the error alone decides.
+ */
+export function classifyAttempt(error: unknown, connectionsUsed: number): ErrorClassification {
+  const classification = classifyError(error);
+  if (classification.retryable !== 'always' || connectionsUsed <= (classification.sentAtMost ?? 0)) return classification;
+  return {
+    retryable: 'idempotent',
+    reason:
+      `${classification.reason.replace(/; nothing was sent$/, '')}, but the attempt used ${connectionsUsed} connection${connectionsUsed === 1 ? '' : 's'} ` +
+      `(${classification.sentAtMost ?? 0} expected): the driver already retried after an attempt that may have been applied, or the attempt ran other operations first`,
+  };
+}
+
+function always(reason: string, sentAtMost: number): ErrorClassification {
+  return { retryable: 'always', reason, sentAtMost };
 }
 
 /** `name` plus the class names of the prototype chain (e.g. MongoNetworkTimeoutError → MongoNetworkError). */

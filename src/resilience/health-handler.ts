@@ -3,7 +3,7 @@ import type { MongoClient } from 'mongodb';
 import { getInflightTracker } from '../client/inflight.js';
 import { redactText } from '../util/redact.js';
 import { checkNonNegative } from './backoff.js';
-import { checkHealth, poolHealth, type HealthReport, type PoolHealth } from './health.js';
+import { checkHealth, knownWritability, pingWithin, poolHealth, type HealthReport, type PoolHealth } from './health.js';
 
 export type ProbeKind = 'liveness' | 'readiness';
 
@@ -57,9 +57,11 @@ type FastifyHandler = (request: FastifyRequestLike, reply: FastifyReplyLike) => 
  *
  * Liveness answers 200 while the process can answer at all: a database outage must not make an
  * orchestrator restart every instance (that turns an outage into a restart storm). Its body still
- * reports the ping. Readiness answers 503 when the ping fails, when no writable server is known,
- * when the pool is saturated (if `saturation` is set) and as soon as gracefulShutdown has begun,
- * so load balancers stop sending traffic to this instance.
+ * reports the ping (primaryPreferred: any member answers during an election). Readiness answers
+ * 503 when the ping fails, when no writable server is known, when the pool is saturated (if
+ * `saturation` is set) and as soon as gracefulShutdown has begun, so load balancers stop sending
+ * traffic to this instance. Shutdown, saturation and a connected client's "no writable server"
+ * are decided from local state, at once and without a ping.
  */
 export function createProbe(client: MongoClient, options: HealthHandlerOptions = {}): (kind: ProbeKind) => Promise<ProbeResult> {
   const timeoutMS = checkNonNegative('healthHandler: timeoutMS', options.timeoutMS, 2000);
@@ -70,6 +72,7 @@ export function createProbe(client: MongoClient, options: HealthHandlerOptions =
   }
   let pending: Promise<HealthReport> | undefined;
   let cached: { at: number; report: HealthReport } | undefined;
+  let lookingForPrimary: Promise<void> | undefined;
 
   const report = (): Promise<HealthReport> => {
     if (cached && performance.now() - cached.at < cacheMS) return Promise.resolve(cached.report);
@@ -94,13 +97,24 @@ export function createProbe(client: MongoClient, options: HealthHandlerOptions =
       if (getInflightTracker(client)?.shuttingDown) return fail(kind, ['shutting down']);
       const saturated = saturatedBy(poolHealth(client));
       if (saturated) return fail(kind, [saturated]);
+      // During an election (or with every server down) SDAM already knows: answer now instead of
+      // after a ping timeout. A primary ping keeps running in the background (one at a time, bounded
+      // by timeoutMS): while it waits in server selection the driver re-checks every server (at most
+      // every minHeartbeatFrequencyMS), so a new primary is found before the next heartbeat.
+      const known = knownWritability(client);
+      if (known && !known.writable) {
+        lookingForPrimary ??= pingWithin(client, timeoutMS, 'primary')
+          .catch(() => {})
+          .finally(() => (lookingForPrimary = undefined));
+        return fail(kind, [noWritable(known.topology)]);
+      }
     }
     const result = await report();
     const reasons: string[] = [];
     if (kind === 'readiness') {
       if (result.shuttingDown) reasons.push('shutting down');
       if (!result.ok) reasons.push(`ping failed: ${result.error?.message ?? 'unknown error'}`);
-      else if (!result.writable) reasons.push(`no writable server (topology ${result.topology})`);
+      else if (!result.writable) reasons.push(noWritable(result.topology));
       const saturated = saturatedBy(result.pool);
       if (saturated) reasons.push(saturated);
     }
@@ -108,6 +122,10 @@ export function createProbe(client: MongoClient, options: HealthHandlerOptions =
     if (details) body.report = result;
     return { status: reasons.length === 0 ? 200 : 503, body };
   };
+}
+
+function noWritable(topology: string): string {
+  return `no writable server (topology ${topology})`;
 }
 
 /** Node `(req, res)` handler for `http.createServer` or Express (`app.get('/ready', handler)`). */

@@ -26,7 +26,11 @@ export interface PoolHealth {
 }
 
 export interface HealthReport {
-  /** The ping succeeded within timeoutMS. */
+  /**
+   * The deployment answered a ping within timeoutMS. The ping uses read preference
+   * primaryPreferred: the primary when there is one, otherwise any member, so `ok` stays true
+   * during an election; `writable` says whether a primary is known.
+   */
   ok: boolean;
   /** Time the ping took (or took to fail), server selection included. */
   latencyMS: number;
@@ -44,7 +48,7 @@ export interface HealthReport {
 }
 
 export interface CheckHealthOptions {
-  /** Limit for the ping, server selection included (default 2,000 ms). */
+  /** Limit for the check: connecting if needed, server selection and the ping (default 2,000 ms). */
   timeoutMS?: number;
 }
 
@@ -52,7 +56,9 @@ const WRITABLE = new Set(['Standalone', 'RSPrimary', 'Mongos', 'LoadBalancer']);
 
 /**
  * Pings the deployment with a time limit and reports latency, topology, servers and pool load.
- * Never throws: failures are in `ok: false` and `error` (message redacted).
+ * Never throws: failures are in `ok: false` and `error` (message redacted). Connects the client
+ * first if it is not connected (a failed first connect leaves the driver answering "Topology is
+ * closed" until connect() is called again), except a client closed by `close()` or gracefulShutdown.
  */
 export async function checkHealth(client: MongoClient, options: CheckHealthOptions = {}): Promise<HealthReport> {
   const started = performance.now();
@@ -98,10 +104,10 @@ export function poolHealth(client: MongoClient): PoolHealth | undefined {
 }
 
 /**
- * `ping` bounded by an AbortSignal (the driver stops selection, check-out and the read) and by a
- * timer, in case the signal is not honoured on the path taken (auto-connect).
+ * connect (if needed) + `ping`, bounded by an AbortSignal (the driver stops selection, check-out
+ * and the read) and by a timer, for the paths where the signal is not honoured (connect()).
  */
-async function pingWithin(client: MongoClient, timeoutMS: number): Promise<void> {
+export async function pingWithin(client: MongoClient, timeoutMS: number, readPreference: 'primary' | 'primaryPreferred' = 'primaryPreferred'): Promise<void> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -112,12 +118,41 @@ async function pingWithin(client: MongoClient, timeoutMS: number): Promise<void>
       reject(timeout);
     }, timeoutMS);
   });
-  const ping = client.db('admin').command({ ping: 1 }, { signal: controller.signal });
+  const ping = (async () => {
+    // connect() is idempotent (an in-progress connect is shared). Left running if the timer wins.
+    if (!closedByUser(client)) await client.connect();
+    // primaryPreferred (default): any member proves the deployment is alive; writability is read from SDAM.
+    await client.db('admin').command({ ping: 1 }, { signal: controller.signal, readPreference });
+  })();
   ping.catch(() => {}); // may settle after the timer won
   try {
     await Promise.race([ping, expired]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** `client.close()` was called (driver 6 and 7 set `s.hasBeenClosed`, an internal flag, for good). */
+function closedByUser(client: MongoClient): boolean {
+  try {
+    return (client as unknown as { s?: { hasBeenClosed?: unknown } }).s?.hasBeenClosed === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What SDAM knows right now, without a ping, for a client whose topology is open and connected;
+ * undefined otherwise (not connected yet, connecting, closed: only a ping can tell).
+ */
+export function knownWritability(client: MongoClient): { topology: string; writable: boolean } | undefined {
+  try {
+    const topology = (client as unknown as { topology?: { isConnected?: () => boolean } }).topology;
+    if (!topology || typeof topology.isConnected !== 'function' || !topology.isConnected()) return undefined;
+    const { topology: type, servers } = readTopology(client);
+    return { topology: type, writable: servers.some((server) => WRITABLE.has(server.type)) };
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,7 +3,8 @@ import { redactText } from '../util/redact.js';
 import type { RandomSource } from '../util/random.js';
 import { abortReason, checkNonNegative, fullJitterDelay, sleep } from './backoff.js';
 import { defaultRetryBudget, type RetryBudget } from './budget.js';
-import { classifyError, type ErrorClassification } from './classify.js';
+import { AttemptUsage, RetryCall, currentAttempt, runAttempt } from './attempt-scope.js';
+import { classifyAttempt, type ErrorClassification } from './classify.js';
 
 export interface RetryContext {
   /** 1 for the first attempt. */
@@ -43,9 +44,15 @@ export interface WithRetryOptions {
 }
 
 /**
- * Runs `operation`, retrying the failures that are safe to retry (see classifyError) with
+ * Runs `operation`, retrying the failures that are safe to retry (see classifyAttempt) with
  * full-jitter exponential backoff, within the retry count, the deadline and the shared budget.
  * Throws RetryError (attempt history, `cause` = last error) when it gives up.
+ *
+ * Each attempt runs in its own async-context scope, where the pool listeners of tracked clients
+ * count the connections it used: an error that says "nothing was sent" is only believed when the
+ * attempt sent no more than that error accounts for (the driver's own retry can replace the error
+ * of an attempt that was applied). On its first check-out the call also links itself to the
+ * client's tracker, so gracefulShutdown waits for it, backoff sleeps included.
  */
 export async function withRetry<T>(operation: (context: RetryContext) => Promise<T> | T, options: WithRetryOptions = {}): Promise<T> {
   if (typeof operation !== 'function') throw new TypeError('withRetry: operation must be a function');
@@ -61,47 +68,56 @@ export async function withRetry<T>(operation: (context: RetryContext) => Promise
   const attempts: RetryAttempt[] = [];
   budget?.deposit();
 
-  for (let attempt = 1; ; attempt++) {
-    if (signal?.aborted) throw giveUp('aborted', attempts, abortReason(signal));
-    const attemptStarted = Date.now();
-    const attemptSignal = boundedSignal(signal, deadline - attemptStarted);
-    let error: unknown;
-    try {
-      return await operation({ attempt, signal: attemptSignal });
-    } catch (caught) {
-      error = caught;
-    }
+  const call = new RetryCall();
+  const enclosing = currentAttempt();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw giveUp('aborted', attempts, abortReason(signal));
+      const attemptStarted = Date.now();
+      const attemptSignal = boundedSignal(signal, deadline - attemptStarted);
+      const usage = new AttemptUsage(call, enclosing);
+      call.betweenAttempts = false;
+      let error: unknown;
+      try {
+        return await runAttempt(usage, () => operation({ attempt, signal: attemptSignal }));
+      } catch (caught) {
+        error = caught;
+      }
+      call.betweenAttempts = true;
 
-    const classification = classifyError(error);
-    const override = isRetryable?.(error, classification);
-    const allowed = override ?? (classification.retryable === 'always' || (classification.retryable === 'idempotent' && idempotent));
-    const record: RetryAttempt = {
-      attempt,
-      startedAt: attemptStarted,
-      durationMS: Date.now() - attemptStarted,
-      ...describeError(error),
-      retryable: allowed,
-      reason: override === undefined ? classification.reason : `isRetryable returned ${override} (${classification.reason})`,
-    };
-    attempts.push(record);
+      const classification = classifyAttempt(error, usage.checkIns);
+      const override = isRetryable?.(error, classification);
+      const allowed = override ?? (classification.retryable === 'always' || (classification.retryable === 'idempotent' && idempotent));
+      const record: RetryAttempt = {
+        attempt,
+        startedAt: attemptStarted,
+        durationMS: Date.now() - attemptStarted,
+        ...describeError(error),
+        retryable: allowed,
+        reason: override === undefined ? classification.reason : `isRetryable returned ${override} (${classification.reason})`,
+      };
+      attempts.push(record);
 
-    if (signal?.aborted) throw giveUp('aborted', attempts, error);
-    if (attemptSignal.aborted || Date.now() >= deadline) throw giveUp(`deadline of ${deadlineMS} ms reached`, attempts, error);
-    if (!allowed) {
-      const why = classification.retryable === 'idempotent' && !idempotent ? `not idempotent: ${classification.reason}` : `not retryable: ${record.reason}`;
-      throw giveUp(why, attempts, error);
+      if (signal?.aborted) throw giveUp('aborted', attempts, error);
+      if (attemptSignal.aborted || Date.now() >= deadline) throw giveUp(`deadline of ${deadlineMS} ms reached`, attempts, error);
+      if (!allowed) {
+        const why = classification.retryable === 'idempotent' && !idempotent ? `not idempotent: ${classification.reason}` : `not retryable: ${record.reason}`;
+        throw giveUp(why, attempts, error);
+      }
+      if (attempt > retries) throw giveUp(`${retries} ${retries === 1 ? 'retry' : 'retries'} exhausted`, attempts, error);
+      const delayMS = fullJitterDelay(attempt - 1, baseDelayMS, maxDelayMS, random);
+      if (Date.now() + delayMS >= deadline) throw giveUp(`deadline of ${deadlineMS} ms reached`, attempts, error);
+      if (budget && !budget.tryWithdraw()) throw giveUp('retry budget exhausted', attempts, error);
+      record.delayMS = delayMS;
+      onRetry?.({ attempt, error, classification, delayMS });
+      try {
+        await sleep(delayMS, signal);
+      } catch {
+        throw giveUp('aborted', attempts, error);
+      }
     }
-    if (attempt > retries) throw giveUp(`${retries} ${retries === 1 ? 'retry' : 'retries'} exhausted`, attempts, error);
-    const delayMS = fullJitterDelay(attempt - 1, baseDelayMS, maxDelayMS, random);
-    if (Date.now() + delayMS >= deadline) throw giveUp(`deadline of ${deadlineMS} ms reached`, attempts, error);
-    if (budget && !budget.tryWithdraw()) throw giveUp('retry budget exhausted', attempts, error);
-    record.delayMS = delayMS;
-    onRetry?.({ attempt, error, classification, delayMS });
-    try {
-      await sleep(delayMS, signal);
-    } catch {
-      throw giveUp('aborted', attempts, error);
-    }
+  } finally {
+    call.end();
   }
 }
 

@@ -16,14 +16,24 @@ export interface GracefulShutdownOptions {
    * `true` means ['SIGINT', 'SIGTERM'].
    */
   signals?: boolean | NodeJS.Signals[];
-  onStart?: (info: { signal?: NodeJS.Signals; inflight: number }) => void;
+  /** `inflight`: pool check-outs in progress; `retrying`: withRetry calls in progress that used this client. */
+  onStart?: (info: { signal?: NodeJS.Signals; inflight: number; retrying: number }) => void;
   onDone?: (result: ShutdownResult) => void;
 }
 
 export interface ShutdownResult {
-  /** Operations that finished normally while shutting down. */
+  /**
+   * Pool check-outs that ended while the shutdown waited: a connection checked back in, or a
+   * check-out that failed. One per attempt of a driver operation, whatever its outcome (a command
+   * that failed still counts; an operation the driver retried counts twice; a withRetry call
+   * counts each attempt that reached the pool).
+   */
   completed: number;
-  /** Operations still in flight (or queued for a connection) when the client was closed. */
+  /**
+   * Work cut short by close(): pool check-outs still in progress (operations holding or queued
+   * for a connection), plus withRetry calls that had used this client and were waiting between
+   * two attempts (their next attempt fails on the closed client).
+   */
   interrupted: number;
   durationMS: number;
   /** The wait ended at timeoutMS (or a second signal) rather than with nothing in flight. */
@@ -42,8 +52,11 @@ const watchers = new WeakMap<MongoClient, Set<(shutdown: Promise<ShutdownResult>
 
 /**
  * Shuts a client down without cutting operations short: readiness fails at once, then after
- * `drainDelayMS` it waits for in-flight operations (those queued for a connection included) until
- * `timeoutMS`, closes the client and reports what completed and what was interrupted.
+ * `drainDelayMS` it waits for in-flight operations (those queued for a connection included) and
+ * for withRetry calls that used the client (backoff sleeps included) until `timeoutMS`, closes
+ * the client and reports what completed and what was interrupted. Not visible, hence not waited
+ * for: operations still in server selection, and cursors between two batches (they hold no
+ * connection): close cursors or finish iterating them before shutting down.
  * Calling it again returns the same shutdown. Needs a client from createClient, or one with a
  * PoolMonitor attached (or trackInflight called before connecting): otherwise in-flight
  * operations cannot be counted and it throws ShutdownError.
@@ -126,7 +139,7 @@ async function run(
       callbackError ??= error;
     }
   };
-  if (onStart) callSafely(() => onStart({ ...(signal ? { signal } : {}), inflight: tracker.inflight }));
+  if (onStart) callSafely(() => onStart({ ...(signal ? { signal } : {}), inflight: tracker.inflight, retrying: tracker.retrying }));
 
   const timers: NodeJS.Timeout[] = [];
   const after = (ms: number) => new Promise<'timeout'>((resolve) => timers.push(setTimeout(() => resolve('timeout'), Math.max(0, ms))));
@@ -139,7 +152,7 @@ async function run(
     for (const timer of timers) clearTimeout(timer);
   }
 
-  const interrupted = outcome === 'idle' ? 0 : Math.max(0, tracker.inflight);
+  const interrupted = outcome === 'idle' ? 0 : Math.max(0, tracker.inflight) + tracker.retryingBetweenAttempts;
   const completed = tracker.finished - finishedBefore;
   try {
     // The driver fails operations still holding or waiting for a connection, then closes the pools.

@@ -1,6 +1,6 @@
-import { MongoClient } from 'mongodb';
-import { PoolConfigError, ServerUnavailableError, type RetryAttempt } from '../errors.js';
-import { parseUri } from '../client/uri.js';
+import type { MongoClient } from 'mongodb';
+import { ServerUnavailableError, type RetryAttempt } from '../errors.js';
+import { createClient } from '../client/create-client.js';
 import { redactText, redactUri } from '../util/redact.js';
 import type { RandomSource } from '../util/random.js';
 import { abortReason, checkNonNegative, fullJitterDelay, sleep } from './backoff.js';
@@ -36,8 +36,9 @@ export interface WaitForServerResult {
  * fleet restarting together does not stampede the server. Gives up at the deadline, after
  * `retries`, or when `signal` aborts, throwing ServerUnavailableError with every attempt (redacted).
  *
- * With a URI it uses a private client and closes it; with a client it pings through it (and
- * leaves it connected, ready for use).
+ * With a URI it uses a private client and closes it; the URI is validated as createClient does
+ * (PoolConfigError with a did-you-mean for a misspelt option). With a client it pings through it
+ * (and leaves it connected, ready for use).
  */
 export async function waitForServer(uriOrClient: string | MongoClient, options: WaitForServerOptions = {}): Promise<WaitForServerResult> {
   const retries = checkNonNegative('waitForServer: retries', options.retries, Infinity, { integer: true, allowInfinity: true });
@@ -105,13 +106,16 @@ export async function waitForServer(uriOrClient: string | MongoClient, options: 
 }
 
 function privateClient(uri: string, attemptTimeoutMS: number): { client: MongoClient; owned: boolean } {
-  parseUri(uri); // clear PoolConfigError (redacted) for a malformed URI
-  try {
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: attemptTimeoutMS, connectTimeoutMS: attemptTimeoutMS, maxPoolSize: 1 });
-    return { client, owned: true };
-  } catch (error) {
-    throw new PoolConfigError('uri', redactUri(uri), `rejected by the driver: ${redactText(error instanceof Error ? error.message : String(error))}`);
-  }
+  // createClient's validation of the URI (PoolConfigError, redacted). Its warnings are for clients an
+  // application keeps; this one lives for the wait only: its own timeouts, one connection, no warm pool.
+  const client = createClient(uri, {
+    serverSelectionTimeoutMS: attemptTimeoutMS,
+    connectTimeoutMS: attemptTimeoutMS,
+    minPoolSize: 0,
+    maxPoolSize: 1,
+    onWarning: () => {},
+  });
+  return { client, owned: true };
 }
 
 /** connect + ping, bounded by `timeoutMS` and the caller's signal. */

@@ -66,6 +66,14 @@ describe('createClient option validation', () => {
     ['rule only the driver knows', URI, { srvMaxHosts: 2 }, 'srvMaxHosts', 'rejected by the driver'],
     ['not a connection string', 'localhost:27017', {}, 'uri', 'must start with mongodb://'],
     ['no host', 'mongodb:///db', {}, 'uri', 'at least one host'],
+    ['Infinity shown as Infinity', URI, { maxPoolSize: Infinity }, 'maxPoolSize', 'must be an integer (got Infinity)'],
+    ['NaN shown as NaN', URI, { waitQueueTimeoutMS: NaN }, 'waitQueueTimeoutMS', 'must be an integer (got NaN)'],
+    ['auth username not a string', URI, { auth: { username: 5, password: 'pw-secret' } }, 'auth.username', 'must be a non-empty string (or undefined) (got 5)'],
+    ['auth password not a string', URI, { auth: { username: 'app', password: 12345 } }, 'auth.password', 'must be a string (or undefined) (got "****")'],
+    ['auth with an unknown field', URI, { auth: { user: 'app', password: 'pw-secret' } }, 'auth.user', 'did you mean username?'],
+    ['auth without a password key', URI, { auth: { username: 'app' } }, 'auth', 'must have both username and password'],
+    ['auth not an object', URI, { auth: 'app:pw-secret' }, 'auth', 'must be an object { username, password } (got "****")'],
+    ['auth in the connection string', `${URI}?auth=x`, {}, 'auth', 'only be passed in the options object'],
   ];
 
   for (const [name, uri, options, option, rule] of invalid) {
@@ -94,6 +102,13 @@ describe('createClient option validation', () => {
     void client.close();
   });
 
+  it('accepts valid credentials, with or without a password', () => {
+    const client = createClient(URI, { ...quiet, auth: { username: 'alice', password: 'pw' } });
+    assert.equal(client.options.credentials?.username, 'alice');
+    const x509 = createClient(URI, { ...quiet, auth: { username: 'CN=alice', password: undefined }, authMechanism: 'MONGODB-X509', tls: true });
+    assert.equal(x509.options.credentials?.mechanism, 'MONGODB-X509');
+  });
+
   it('accepts integer strings like the driver (environment variables)', () => {
     const client = createClient(URI, { ...quiet, maxPoolSize: '12' as unknown as number });
     assert.equal(client.options.maxPoolSize, 12);
@@ -113,6 +128,11 @@ describe('createClient option validation', () => {
       [`mongodb://alice:${encodeURIComponent(secret + '@x')}@127.0.0.1:1/?maxPoolSize=x`, {}],
       [URI, { auth: { username: 'alice', password: secret }, authMechanism: 'NOPE' }],
       [URI, { pasword: secret }],
+      [URI, { auth: { username: 5, password: secret } }],
+      [URI, { auth: { username: 'alice', password: 7, extra: secret } }],
+      [URI, { auth: { usernme: 'alice', password: secret } }],
+      [URI, { auth: { username: '', password: secret } }],
+      [URI, { auth: { username: 'alice', password: [secret] } }],
       [URI, { authMechanismProperties: `AWS_SESSION_TOKEN:${secret}`, authMechanism: 'PLAIN' }],
       [URI, { replicaSet: `mongodb://alice:${secret}@elsewhere/`, directConnection: 'sure' }],
       [`mongodb://alice:${secret}@127.0.0.1:1/?tlsCertificateKeyFilePassword=${secret}&tls=false&ssl=true`, {}],
@@ -181,6 +201,30 @@ describe('createClient presets and warnings', () => {
     createClient(`${URI}?maxPoolSize=5`, { maxPoolSize: 8, onWarning: (w) => overridden.push(w) });
     assert.equal(overridden[0].code, 'POOLKIT_WARN_OPTION_OVERRIDDEN');
     assert.match(overridden[0].message, /connection string \(5\).*options \(8\); the options value wins/);
+  });
+
+  it('warns that timeoutMS does nothing with the installed driver (a no-op from 6.22 and 7.8)', async () => {
+    // The driver warns too (a process warning on the next tick): wait for both of its warnings.
+    const driverWarned = new Promise<void>((resolve) => {
+      let seen = 0;
+      const onWarning = (warning: Error) => {
+        if (!/timeoutMS is a deprecated option/.test(warning.message) || ++seen < 2) return;
+        process.off('warning', onWarning);
+        resolve();
+      };
+      process.on('warning', onWarning);
+    });
+    for (const [uri, options] of [
+      [URI, { timeoutMS: 100 }],
+      [`${URI}?timeoutMS=100`, {}],
+    ] as const) {
+      const warnings: ConfigWarning[] = [];
+      const client = createClient(uri, { ...options, onWarning: (w) => warnings.push(w) });
+      assert.deepEqual(warnings.map((w) => [w.code, w.option]), [['POOLKIT_WARN_TIMEOUT_MS', 'timeoutMS']], uri);
+      assert.match(warnings[0].message, /timeoutMS has no effect with the installed mongodb driver 7\.\d+\.\d+/);
+      assert.equal((client.options as { timeoutMS?: unknown }).timeoutMS, undefined, 'the driver really drops it');
+    }
+    await driverWarned;
   });
 
   it('emits a process warning with a POOLKIT code by default', async () => {

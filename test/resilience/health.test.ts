@@ -4,10 +4,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { checkHealth, createClient, getInflightTracker, healthHandler } from '../../src/index.js';
-import { startServer, type EmbeddedServer } from '../../src/server/index.js';
+import { checkHealth, createClient, createProbe, getInflightTracker, healthHandler } from '../../src/index.js';
+import { readTopology } from '../../src/resilience/health.js';
+import { startReplicaSet, startServer, type EmbeddedServer } from '../../src/server/index.js';
 
 const quiet = { onWarning: () => {} };
+
+/** Resolves once the client's SDAM state satisfies `test` (checked now, then on every description change). */
+async function untilTopology(client: MongoClient, test: (topology: ReturnType<typeof readTopology>) => boolean, limitMS = 5000): Promise<void> {
+  const deadline = performance.now() + limitMS;
+  while (!test(readTopology(client))) {
+    const remaining = deadline - performance.now();
+    assert.ok(remaining > 0, `topology still ${JSON.stringify(readTopology(client))}`);
+    await Promise.race([once(client, 'serverDescriptionChanged'), new Promise((resolve) => setTimeout(resolve, remaining))]);
+  }
+}
+const hasType = (type: string) => (t: ReturnType<typeof readTopology>) => t.servers.some((server) => server.type === type);
 
 describe('checkHealth', () => {
   let server: EmbeddedServer;
@@ -57,6 +69,39 @@ describe('checkHealth', () => {
     await restarted;
     const up = await checkHealth(client, { timeoutMS: 3000 });
     assert.equal(up.ok, true, JSON.stringify(up.error));
+  });
+
+  it('recovers a client whose first connect failed, once the server is up', async () => {
+    const placeholder = await startServer({ port: 0 });
+    const port = placeholder.port;
+    await placeholder.stop(); // nothing listens on the port yet
+    const late = createClient(`mongodb://127.0.0.1:${port}/`, { ...quiet, serverSelectionTimeoutMS: 200 });
+    let started: EmbeddedServer | undefined;
+    try {
+      const first = await checkHealth(late, { timeoutMS: 1000 });
+      assert.equal(first.ok, false);
+      assert.equal(first.error?.name, 'MongoServerSelectionError', 'the first connect failed');
+      const second = await checkHealth(late, { timeoutMS: 1000 });
+      assert.equal(second.ok, false);
+      assert.equal(second.error?.name, 'MongoServerSelectionError', 'connected again, not "Topology is closed"');
+      started = await startServer({ port });
+      const up = await checkHealth(late, { timeoutMS: 2000 });
+      assert.equal(up.ok, true, JSON.stringify(up.error));
+      assert.equal(up.writable, true);
+    } finally {
+      await late.close();
+      await started?.stop();
+    }
+  });
+
+  it('does not reopen a client closed by the application', async () => {
+    const closing = createClient(server.uri, quiet);
+    await closing.db('admin').command({ ping: 1 });
+    await closing.close();
+    const report = await checkHealth(closing, { timeoutMS: 1000 });
+    assert.equal(report.ok, false);
+    assert.equal(report.error?.name, 'MongoNotConnectedError');
+    assert.equal((closing as unknown as { topology?: unknown }).topology, undefined, 'still closed');
   });
 
   it('never shows a password from the connection string', async () => {
@@ -121,10 +166,13 @@ describe('healthHandler', () => {
     const restarted = server.restart({ downtimeMS: 500 });
     const ready = await probe('/ready');
     assert.equal(ready.status, 503);
-    assert.match(ready.body.reasons.join(), /ping failed/);
+    // The ping fails, or the driver has already marked the server Unknown (then answered at once).
+    assert.match(ready.body.reasons.join(), /ping failed|no writable server \(topology Single\)/);
     const live = await probe('/live');
     assert.equal(live.status, 200);
     await restarted;
+    // A probe finding no writable server leaves a ping looking for one: the driver re-checks the server now.
+    if ((await probe('/ready')).status !== 200) await untilTopology(client, hasType('Standalone'));
     assert.equal((await probe('/ready')).status, 200);
   });
 
@@ -173,5 +221,46 @@ describe('healthHandler', () => {
     assert.equal(ready.status, 503);
     assert.deepEqual(ready.body.reasons, ['shutting down']);
     assert.equal((await probe('/live')).status, 200);
+  });
+});
+
+describe('healthHandler on a replica set during an election', () => {
+  it('readiness says "no writable server" at once, liveness still pings a member, and the new primary is found', async () => {
+    const rs = await startReplicaSet({ nodes: 3 });
+    // Default heartbeat (10 s): without help the driver would notice the new primary only at its next check.
+    const client = createClient(rs.uri, { ...quiet, retryWrites: false, minHeartbeatFrequencyMS: 20, serverSelectionTimeoutMS: 5000 });
+    const probe = createProbe(client, { timeoutMS: 2000, details: true });
+    try {
+      await client.db('admin').command({ ping: 1 });
+      await untilTopology(client, hasType('RSSecondary'));
+      assert.equal((await probe('readiness')).status, 200);
+
+      const election = rs.stepDown({ electionDelayMS: 1500 });
+      // A write refused with NotWritablePrimary makes the driver re-check at once: no primary now.
+      await assert.rejects(client.db('shop').collection('orders').insertOne({}), (error: { code?: number }) => error.code === 10107);
+      await untilTopology(client, (t) => !hasType('RSPrimary')(t) && t.servers.length === 3 && !hasType('Unknown')(t));
+
+      let t0 = performance.now();
+      const ready = await probe('readiness');
+      const readyMS = performance.now() - t0;
+      assert.equal(ready.status, 503);
+      assert.deepEqual(ready.body.reasons, ['no writable server (topology ReplicaSetNoPrimary)']);
+      assert.ok(readyMS < 500, `answered from SDAM, not after the 2000 ms ping limit: ${readyMS} ms`);
+
+      t0 = performance.now();
+      const live = await probe('liveness');
+      assert.equal(live.status, 200);
+      assert.equal(live.body.report?.ok, true, `a secondary answered the ping: ${JSON.stringify(live.body.report?.error)}`);
+      assert.equal(live.body.report?.writable, false);
+      assert.ok(performance.now() - t0 < 1000);
+
+      await election;
+      // Found through the re-checks of the ping readiness left running, well before the 10 s heartbeat.
+      await untilTopology(client, hasType('RSPrimary'), 3000);
+      assert.equal((await probe('readiness')).status, 200);
+    } finally {
+      await client.close();
+      await rs.stop();
+    }
   });
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoClient as MongoClient6 } from 'mongodb6';
 import { RetryBudget, RetryError, createClient, withRetry, type RetryEvent } from '../../src/index.js';
-import { startServer, type EmbeddedServer } from '../../src/server/index.js';
+import { startReplicaSet, startServer, type EmbeddedServer, type ReplicaSet } from '../../src/server/index.js';
 
 // The driver's own single retry is switched off here so that every attempt the server sees is ours.
 // A dropped connection marks the server Unknown until the monitor checks it again, at most every
@@ -69,29 +70,6 @@ describe('withRetry against the embedded server', () => {
     assert.ok(error instanceof RetryError);
     assert.match(error.message, /not idempotent: network error after the command was sent/);
     assert.equal(await orders.countDocuments({ kind: 'dropped' }), 0);
-  });
-
-  it('does not duplicate an insert whose reply was lost (it ran; the client timed out)', async () => {
-    // The server holds the insert 300 ms and then applies it; the client gives up after 100 ms.
-    const impatient = createClient(server.uri, { ...noDriverRetry, appName: 'retry-test', socketTimeoutMS: 100 });
-    const col = impatient.db('shop').collection('orders');
-    try {
-      const fault = failCommand({ failCommands: ['insert'], blockConnection: true, blockTimeMS: 300 }, { times: 1 });
-      const error = await withRetry(() => col.insertOne({ kind: 'lost-reply' }), { ...fast, budget: null }).catch((e: unknown) => e);
-      assert.equal(fault.disarm(), 1);
-      assert.ok(error instanceof RetryError);
-      assert.equal((error.cause as Error).name, 'MongoNetworkTimeoutError');
-      assert.equal(error.attempts.length, 1, 'not resent');
-      await waitForCount(orders, { kind: 'lost-reply' }, 1);
-
-      // The same call marked idempotent (wrongly) shows what the guard prevents: a second order.
-      const again = failCommand({ failCommands: ['insert'], blockConnection: true, blockTimeMS: 300 }, { times: 1 });
-      await withRetry(() => col.insertOne({ kind: 'duplicated' }), { ...fast, idempotent: true, budget: null });
-      again.disarm();
-      await waitForCount(orders, { kind: 'duplicated' }, 2);
-    } finally {
-      await impatient.close();
-    }
   });
 
   it('never retries a duplicate key, even when told the operation is idempotent', async () => {
@@ -169,6 +147,49 @@ describe('withRetry against the embedded server', () => {
     }
   });
 
+  it('does not resend a whole attempt whose first write was applied before a later "nothing was sent" error', async () => {
+    // Two writes in one attempt; the second is refused as not primary (nothing of it ran), but the first was applied.
+    server.failCommand({ mode: { times: 1 }, data: { failCommands: ['insert'], errorCode: 10107, namespace: 'shop.audit', appName: 'retry-test' } });
+    const error = await withRetry(
+      async () => {
+        await orders.insertOne({ kind: 'two-step' });
+        await client.db('shop').collection('audit').insertOne({ kind: 'two-step' });
+      },
+      { ...fast, budget: null },
+    ).catch((e: unknown) => e);
+    server.failCommand({ mode: 'off' });
+    assert.ok(error instanceof RetryError, String(error));
+    assert.equal(error.attempts.length, 1, 'not resent');
+    assert.match(error.message, /not idempotent: NotWritablePrimary .*used 2 connections \(1 expected\)/);
+    assert.equal(await orders.countDocuments({ kind: 'two-step' }), 1, 'the first insert is not repeated');
+  });
+
+  it('still retries a non-idempotent write the server refused before running it', async () => {
+    const fault = failCommand({ failCommands: ['insert'], errorCode: 10107 }, { times: 2 });
+    await withRetry(() => orders.insertOne({ kind: 'refused-twice' }), { ...fast, budget: null });
+    assert.equal(fault.disarm(), 2);
+    assert.equal(await orders.countDocuments({ kind: 'refused-twice' }), 1);
+  });
+
+  it('an untracked client: the error alone decides (documented limit)', async () => {
+    const plain = new MongoClient(server.uri, { retryWrites: false, appName: 'retry-test' });
+    try {
+      server.failCommand({ mode: { times: 1 }, data: { failCommands: ['insert'], errorCode: 10107, namespace: 'shop.audit', appName: 'retry-test' } });
+      // The same two-step attempt as above: without pool events, withRetry cannot see the first insert.
+      await withRetry(
+        async () => {
+          await plain.db('shop').collection('orders').insertOne({ kind: 'untracked-two-step' });
+          await plain.db('shop').collection('audit').insertOne({ kind: 'untracked-two-step' });
+        },
+        { ...fast, budget: null },
+      );
+      assert.equal(await orders.countDocuments({ kind: 'untracked-two-step' }), 2, 'documented limit: resent');
+    } finally {
+      server.failCommand({ mode: 'off' });
+      await plain.close();
+    }
+  });
+
   it('classifies driver 6 errors the same way', async () => {
     const client6 = new MongoClient6(server.uri, { retryReads: false, appName: 'retry-test' });
     try {
@@ -182,14 +203,162 @@ describe('withRetry against the embedded server', () => {
   });
 });
 
-/** The server applies a blocked write after the client gave up: poll its count (no event tells us). */
-async function waitForCount(collection: Collection, filter: Record<string, unknown>, expected: number): Promise<void> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const count = await collection.countDocuments(filter);
-    if (count === expected) return;
-    assert.ok(count < expected, `count ${count} exceeds ${expected}`);
-    assert.ok(Date.now() < deadline, `count stayed at ${count}, expected ${expected}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/**
+ * Writes whose reply is lost after the primary applied them, with the driver's own retry on
+ * (retryWrites, the default). Three members and 300 ms of replication lag: the primary applies an
+ * insert at once and replies only when a second member has it (w: majority), so a client with
+ * socketTimeoutMS 100 gives up on a write that already happened. The driver then retries it with
+ * the same transaction number; each test makes that retry fail with an error that, alone, says
+ * "nothing was sent". withRetry must not resend (a new transaction number: a duplicate).
+ */
+describe('withRetry over the driver\'s own retry (replica set)', () => {
+  let rs: ReplicaSet;
+  /** Stepdowns and restarts started by a test's event handlers. */
+  const pending: Array<Promise<unknown>> = [];
+
+  const start = async () => {
+    rs = await startReplicaSet({ nodes: 3, replicationLagMS: 300 });
+    const client = createClient(rs.uri, { socketTimeoutMS: 100, serverSelectionTimeoutMS: 200, maxPoolSize: 1, minHeartbeatFrequencyMS: 20, monitorCommands: true, onWarning: () => {} });
+    await client.db('admin').command({ ping: 1 });
+    const sent: string[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'insert') sent.push(String(event.command.txnNumber));
+    });
+    return { client, orders: client.db('shop').collection('orders'), sent };
+  };
+  const finish = async (client: MongoClient) => {
+    await Promise.all(pending.splice(0));
+    await client.close();
+    await rs.stop();
+  };
+  /** Counts on the current primary, with a client of its own. */
+  const countOrders = async () => {
+    const check = new MongoClient(rs.uri);
+    try {
+      return await check.db('shop').collection('orders').countDocuments({ kind: 'order' });
+    } finally {
+      await check.close();
+    }
+  };
+  const insertOnce = (orders: Collection) => withRetry(() => orders.insertOne({ kind: 'order' }), { retries: 10, baseDelayMS: 50, maxDelayMS: 200, budget: null }).catch((e: unknown) => e);
+
+  it('NotWritablePrimary answering the driver\'s retry of an applied insert (stepdown)', async () => {
+    const { client, orders, sent } = await start();
+    try {
+      // The first attempt times out; the primary steps down before the driver's retry reaches it.
+      client.on('commandFailed', (event) => {
+        if (event.commandName === 'insert' && sent.length === 1) pending.push(rs.stepDown());
+      });
+      const error = await insertOnce(orders);
+      await Promise.all(pending);
+      assert.deepEqual(sent.slice(0, 2), ['1', '1'], 'the driver retried with the same transaction number');
+      assert.ok(error instanceof RetryError, String(error));
+      assert.equal((error.cause as { code?: number }).code, 10107);
+      assert.equal(error.attempts.length, 1, 'withRetry did not resend');
+      assert.match(error.message, /not idempotent: NotWritablePrimary .*the driver already retried after an attempt that may have been applied/);
+      assert.equal(await countOrders(), 1, 'exactly one order');
+    } finally {
+      await finish(client);
+    }
+  });
+
+  it('a server selection error from the driver\'s retry of an applied insert (primary restarting)', async () => {
+    const { client, orders, sent } = await start();
+    try {
+      const primary = rs.primary()!;
+      // Right after the primary applied the insert (before its reply), it restarts: the connection
+      // drops (not a timeout), the driver marks it Unknown and its retry finds no primary for 200 ms.
+      const topology = primary.core.middleware.topology!;
+      primary.core.middleware.topology = (ctx, spec, next) =>
+        topology(ctx, spec, async () => {
+          const reply = await next();
+          if (ctx.commandName === 'insert' && pending.length === 0) pending.push(primary.restart({ downtimeMS: 600 }));
+          return reply;
+        });
+      const error = await insertOnce(orders);
+      await Promise.all(pending);
+      assert.ok(error instanceof RetryError, String(error));
+      assert.equal((error.cause as Error).name, 'MongoServerSelectionError');
+      assert.equal(error.attempts.length, 1, 'withRetry did not resend');
+      assert.match(error.message, /not idempotent: no suitable server was selected, but the attempt used 1 connection/);
+      assert.equal(sent.length, 1);
+      assert.equal(await countOrders(), 1, 'exactly one order');
+    } finally {
+      await finish(client);
+    }
+  });
+
+  it('a failed connection check-out in the driver\'s retry of an applied insert (connection refused)', async () => {
+    const { client, orders, sent } = await start();
+    try {
+      // The first attempt times out; the primary stops listening before the driver's retry connects.
+      client.on('commandFailed', (event) => {
+        if (event.commandName === 'insert' && sent.length === 1 && pending.length === 0) pending.push(rs.primary()!.restart({ downtimeMS: 600 }));
+      });
+      const error = await insertOnce(orders);
+      await Promise.all(pending);
+      assert.ok(error instanceof RetryError, String(error));
+      assert.equal((error.cause as Error).name, 'MongoNetworkError');
+      assert.match(error.message, /not idempotent: the connection failed while being established, but the attempt used 1 connection/);
+      assert.equal(error.attempts.length, 1, 'withRetry did not resend');
+      assert.equal(await countOrders(), 1, 'exactly one order');
+    } finally {
+      await finish(client);
+    }
+  });
+
+  it('an insert whose reply was lost is not resent without the driver\'s retry either; marked idempotent it is', async () => {
+    const { client } = await start();
+    const noRetry = createClient(rs.uri, { retryWrites: false, socketTimeoutMS: 100, onWarning: () => {} });
+    try {
+      const orders = noRetry.db('shop').collection('orders');
+      const error = await insertOnce(orders);
+      assert.ok(error instanceof RetryError);
+      assert.equal((error.cause as Error).name, 'MongoNetworkTimeoutError');
+      assert.equal(error.attempts.length, 1, 'not resent');
+      // The same call wrongly marked idempotent shows what the guard prevents: a second order.
+      // (Every attempt times out with 300 ms of lag, but each one is applied.)
+      await withRetry(() => orders.insertOne({ kind: 'order' }), { ...fast, retries: 1, idempotent: true, budget: null }).catch(() => {});
+      assert.equal(await countOrders(), 3, 'one order from the first call, two from the "idempotent" one');
+    } finally {
+      await noRetry.close();
+      await finish(client);
+    }
+  });
+});
+
+describe('RetryError never shows a password', () => {
+  const secret = 'Wr0ng-Pa55-xyz';
+  const leaks = (error: unknown) =>
+    [String((error as Error).message), String(error), JSON.stringify((error as RetryError).attempts), inspect(error, { depth: 10 })].filter((text) => text.includes(secret));
+
+  it('when the driver fails to authenticate with the password from the connection string', async () => {
+    const server = await startServer({ auth: { users: [{ user: 'app', password: 'right' }] } });
+    const client = createClient(server.uri.replace('mongodb://', `mongodb://app:${secret}@`), { onWarning: () => {} });
+    try {
+      const error = await withRetry(() => client.db('admin').command({ serverStatus: 1 }), { ...fast, budget: null }).catch((e: unknown) => e);
+      assert.ok(error instanceof RetryError);
+      assert.equal(error.code, 'POOLKIT_ERR_RETRY');
+      assert.equal((error.cause as { code?: number }).code, 18);
+      assert.deepEqual(leaks(error), []);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('when an error message carries a connection string', async () => {
+    const original = Object.assign(new Error(`no server at mongodb://bob:${secret}@db.internal:27017/?authSource=admin`), { name: 'MongoServerSelectionError' });
+    const error = await withRetry(
+      () => {
+        throw original;
+      },
+      { ...fast, retries: 1, budget: null },
+    ).catch((e: unknown) => e);
+    assert.ok(error instanceof RetryError);
+    assert.equal(error.attempts.length, 2);
+    assert.match(error.message, /mongodb:\/\/bob:\*\*\*\*@db\.internal/);
+    for (const text of [error.message, String(error), JSON.stringify(error.attempts)]) assert.ok(!text.includes(secret), text);
+    assert.equal(error.cause, original, 'the cause is the original error, untouched (it is the caller\'s own)');
+  });
+});

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { PoolMonitor, ShutdownError, checkHealth, createClient, createProbe, getInflightTracker, gracefulShutdown, type ShutdownResult } from '../../src/index.js';
+import { PoolMonitor, RetryError, ShutdownError, checkHealth, createClient, createProbe, getInflightTracker, gracefulShutdown, trackInflight, withRetry, type ShutdownResult } from '../../src/index.js';
 import { startServer, type EmbeddedServer } from '../../src/server/index.js';
 
 const quiet = { onWarning: () => {} };
@@ -161,6 +162,76 @@ describe('gracefulShutdown', () => {
     monitor.detach();
     assert.deepEqual([result.completed, result.interrupted], [3, 0]);
     assert.ok((await settled).every((s) => s.status === 'fulfilled'));
+  });
+
+  it('waits for a withRetry call sleeping between two attempts, then closes', async () => {
+    const client = createClient(server.uri, { ...quiet, appName: 'retrying', retryReads: false, minHeartbeatFrequencyMS: 20 });
+    server.failCommand({ mode: { times: 1 }, data: { failCommands: ['find'], closeConnection: true, appName: 'retrying' } });
+    let shutdown: Promise<ShutdownResult> | undefined;
+    let atStart: { inflight: number; retrying: number } | undefined;
+    // The first attempt's connection drops; the call then sleeps ~300 ms, holding no connection.
+    const call = withRetry(() => findOne(client), {
+      idempotent: true,
+      baseDelayMS: 300,
+      maxDelayMS: 300,
+      random: () => 0.99,
+      budget: null,
+      onRetry: () => {
+        shutdown = gracefulShutdown(client, { timeoutMS: 5000, onStart: (info) => (atStart = info) });
+      },
+    });
+    assert.equal(await call, null, 'the retry ran on the open client and succeeded');
+    const result = await shutdown!;
+    assert.deepEqual(atStart, { inflight: 0, retrying: 1 });
+    assert.equal(result.timedOut, false);
+    assert.equal(result.interrupted, 0);
+    assert.equal(result.completed, 1, "the second attempt's check-out");
+    assert.ok(result.durationMS >= 250, `waited for the backoff: ${result.durationMS} ms`);
+  });
+
+  it('counts a withRetry call still waiting to retry at timeoutMS as interrupted', async () => {
+    const client = createClient(server.uri, { ...quiet, appName: 'retrying-long', retryReads: false });
+    server.failCommand({ mode: { times: 1 }, data: { failCommands: ['find'], closeConnection: true, appName: 'retrying-long' } });
+    let begin!: (shutdown: Promise<ShutdownResult>) => void;
+    const shutdown = new Promise<ShutdownResult>((resolve) => (begin = resolve)); // adopts the shutdown started in onRetry
+    const call = withRetry(() => findOne(client), {
+      idempotent: true,
+      baseDelayMS: 1500,
+      maxDelayMS: 1500,
+      random: () => 0.99,
+      budget: null,
+      onRetry: () => begin(gracefulShutdown(client, { timeoutMS: 200 })),
+    }).catch((error: unknown) => error);
+    const result = await shutdown;
+    assert.equal(result.timedOut, true);
+    assert.equal(result.interrupted, 1, 'the call in backoff');
+    assert.equal(result.completed, 0);
+    assert.ok(result.durationMS >= 195 && result.durationMS < 1200, `duration ${result.durationMS}`);
+    const error = await call;
+    assert.ok(error instanceof RetryError);
+    assert.equal(error.attempts.length, 2);
+    assert.match(String(error.attempts[1].errorName), /NotConnected|Closed/, 'its next attempt met the closed client');
+  });
+
+  it('never shows a password in a ShutdownError', async () => {
+    const secret = 'Sh0ut-Pa55-xyz';
+    // A client whose close() fails with a message that carries its connection string.
+    class FailingClose extends EventEmitter {
+      async close(): Promise<void> {
+        throw new Error(`could not close mongodb://bob:${secret}@db.internal:27017/`);
+      }
+    }
+    const failing = new FailingClose() as unknown as MongoClient;
+    trackInflight(failing);
+    const closeError = await gracefulShutdown(failing, { timeoutMS: 100 }).catch((e: unknown) => e);
+    assert.ok(closeError instanceof ShutdownError);
+    assert.match(closeError.message, /closing the client failed: could not close mongodb:\/\/bob:\*\*\*\*@db\.internal/);
+    const untracked = new MongoClient(`mongodb://bob:${secret}@127.0.0.1:1/`);
+    const misuse = await gracefulShutdown(untracked).catch((e: unknown) => e);
+    assert.ok(misuse instanceof ShutdownError);
+    for (const error of [closeError, misuse]) {
+      for (const text of [error.message, String(error), inspect(error, { depth: 10 })]) assert.ok(!text.includes(secret), text);
+    }
   });
 
   it('refuses a client whose operations are not tracked', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { ServerUnavailableError, createClient, createRandom, waitForServer, type RetryAttempt } from '../../src/index.js';
+import { PoolConfigError, ServerUnavailableError, createClient, createRandom, waitForServer, type RetryAttempt } from '../../src/index.js';
 import { startServer, type EmbeddedServer } from '../../src/server/index.js';
 
 describe('waitForServer', () => {
@@ -106,6 +106,22 @@ describe('waitForServer', () => {
     assert.ok(error instanceof ServerUnavailableError);
     assert.match(error.message, /aborted/);
     assert.ok(performance.now() - started < 1000, 'did not sit out the 5 s backoff');
+  });
+
+  it('validates the URI as createClient does (named option, did-you-mean, no password)', async () => {
+    const secret = 'pw1-SECRET';
+    const cases: Array<[string, string, RegExp]> = [
+      [`mongodb://u:${secret}@127.0.0.1:${deadPort}/?maxPoolSze=1`, 'maxPoolSze', /did you mean maxPoolSize\?/],
+      [`mongodb://u:${secret}@127.0.0.1:${deadPort}/?maxPoolSize=-1`, 'maxPoolSize', /must be between 0 and 1000000 \(in the connection string\)/],
+      [`mongodb://u:${secret}@127.0.0.1:${deadPort}/?waitQueueTimeoutMS=soon`, 'waitQueueTimeoutMS', /must be an integer/],
+    ];
+    for (const [uri, option, rule] of cases) {
+      const error = await waitForServer(uri, { retries: 0, attemptTimeoutMS: 100 }).catch((e: unknown) => e);
+      assert.ok(error instanceof PoolConfigError, `${uri}: ${String(error)}`);
+      assert.equal(error.option, option);
+      assert.match(error.message, rule);
+      assert.ok(!error.message.includes(secret) && !String(error.stack).includes(secret));
+    }
   });
 
   it('rejects bad options naming them', async () => {
