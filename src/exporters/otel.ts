@@ -8,6 +8,12 @@ export interface OpenTelemetryOptions {
   meter: Meter;
   /** Bucket advice for the duration histograms, in seconds (default 0.1 ms … 10 s). */
   buckets?: readonly number[];
+  /**
+   * Also put `db.client.connection.pool.name` on `db.client.operation.duration` (default false).
+   * The convention defines that attribute for connection metrics only; opt in to tell apart
+   * clients in one process that run the same commands on the same server and database.
+   */
+  operationPoolName?: boolean;
 }
 
 export interface OpenTelemetryRegistration {
@@ -32,6 +38,8 @@ export function registerOpenTelemetry(monitor: PoolMonitor, options: OpenTelemet
   const buckets = checkBuckets(options.buckets ?? DEFAULT_BUCKETS_SECONDS, 'buckets');
   if (typeof buckets === 'string') throw new PoolConfigError('buckets', options.buckets, buckets.replace(/^buckets /, ''));
   const advice = { explicitBucketBoundaries: [...buckets] };
+  const operationPoolName = options.operationPoolName ?? false;
+  if (typeof operationPoolName !== 'boolean') throw new PoolConfigError('operationPoolName', operationPoolName, 'must be a boolean');
 
   const count = meter.createObservableUpDownCounter('db.client.connection.count', {
     description: 'The number of connections that are currently in state described by the state attribute',
@@ -74,7 +82,7 @@ export function registerOpenTelemetry(monitor: PoolMonitor, options: OpenTelemet
     ? meter.createHistogram('db.client.operation.duration', { description: 'Duration of database client operations', unit: 's', advice })
     : undefined;
 
-  const attributes = new AttributeCache(monitor.name);
+  const attributes = new AttributeCache(monitor.name, operationPoolName);
   const observables: Observable[] = [count, idleMin, max, pendingRequests, timeouts];
   const callback: BatchObservableCallback = (result) => {
     for (const [address, state] of monitor.serverStates()) {
@@ -92,8 +100,8 @@ export function registerOpenTelemetry(monitor: PoolMonitor, options: OpenTelemet
     pool(kind, server, ms) {
       histograms[kind].record(ms / 1000, attributes.server(server));
     },
-    command(name, ms, errorType) {
-      operationDuration?.record(ms / 1000, attributes.operation(name, errorType));
+    command(name, ms, errorType, server, database, statusCode) {
+      operationDuration?.record(ms / 1000, attributes.operation(server, database, name, errorType, statusCode));
     },
   });
 
@@ -112,12 +120,14 @@ export function registerOpenTelemetry(monitor: PoolMonitor, options: OpenTelemet
 /** Attribute objects built once per server/state/command, so recording allocates nothing. */
 class AttributeCache {
   readonly #pool: string;
+  readonly #operationPoolName: boolean;
   readonly #servers = new Map<string, Attributes>();
   readonly #states = new Map<string, Attributes>();
   readonly #operations = new Map<string, Attributes>();
 
-  constructor(pool: string) {
+  constructor(pool: string, operationPoolName: boolean) {
     this.#pool = pool;
+    this.#operationPoolName = operationPoolName;
   }
 
   server(address: string): Attributes {
@@ -145,15 +155,32 @@ class AttributeCache {
     return attrs;
   }
 
-  operation(name: string, errorType: string | undefined): Attributes {
-    const key = errorType === undefined ? name : `${name} ${errorType}`;
+  /**
+   * Attributes of `db.client.operation.duration` (stable convention): `db.system.name`,
+   * `db.operation.name`, `db.namespace` (the database), `server.address`, `server.port`, and on
+   * failure `error.type` and `db.response.status_code` (the server's error code).
+   */
+  operation(
+    address: string,
+    database: string | undefined,
+    name: string,
+    errorType: string | undefined,
+    statusCode: string | undefined,
+  ): Attributes {
+    let key = `${address}\u0000${database ?? ''}\u0000${name}`;
+    if (errorType !== undefined) key += `\u0000${errorType}\u0000${statusCode ?? ''}`;
     let attrs = this.#operations.get(key);
     if (attrs === undefined) {
+      const { host, port } = splitAddress(address);
       attrs = {
         'db.system.name': 'mongodb',
-        'db.client.connection.pool.name': this.#pool,
         'db.operation.name': name,
+        ...(database !== undefined ? { 'db.namespace': database } : {}),
+        'server.address': host,
+        ...(port !== undefined ? { 'server.port': port } : {}),
         ...(errorType !== undefined ? { 'error.type': errorType } : {}),
+        ...(statusCode !== undefined ? { 'db.response.status_code': statusCode } : {}),
+        ...(this.#operationPoolName ? { 'db.client.connection.pool.name': this.#pool } : {}),
       };
       this.#operations.set(key, attrs);
     }

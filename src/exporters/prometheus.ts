@@ -1,6 +1,6 @@
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { PoolConfigError, PoolMonitorError } from '../errors.js';
-import { PoolMonitor } from '../monitor/pool-monitor.js';
+import { PoolMonitor, type CommandStats } from '../monitor/pool-monitor.js';
 import type { ServerPoolState } from '../monitor/server-state.js';
 import type { LatencyRecorder } from '../monitor/latency.js';
 import { DEFAULT_BUCKETS_SECONDS, checkBuckets } from './buckets.js';
@@ -15,7 +15,10 @@ export interface PrometheusOptions {
 }
 
 export interface PrometheusRegistration {
-  /** Stops exporting this monitor; the metrics leave the registry with the last monitor. */
+  /**
+   * Stops exporting this monitor; the metrics leave the registry with the last monitor.
+   * Idempotent, and only ever undoes its own registration.
+   */
   unregister(): void;
 }
 
@@ -30,7 +33,9 @@ interface Sample {
  * Exports a monitor's pools to Prometheus through prom-client. Values are read from the
  * monitor when the registry is scraped (nothing happens per operation), so registering after
  * traffic shows the current values. Several monitors can share one registry: their series
- * differ by the `pool_name` label.
+ * differ by the `pool_name` label, and they share one set of histogram buckets.
+ * @throws PoolMonitorError if this monitor is already registered on this registry with this prefix.
+ * @throws PoolConfigError if `buckets` differ from those of monitors already exported under the same names.
  */
 export function registerPrometheus(monitor: PoolMonitor, options: PrometheusOptions = {}): PrometheusRegistration {
   if (!(monitor instanceof PoolMonitor)) throw new PoolMonitorError('registerPrometheus needs a PoolMonitor');
@@ -47,15 +52,34 @@ export function registerPrometheus(monitor: PoolMonitor, options: PrometheusOpti
   if (typeof buckets === 'string') throw new PoolConfigError('buckets', options.buckets, buckets.replace(/^buckets /, ''));
 
   const exporter = exporterFor(registry, prefix, buckets);
+  if (exporter.has(monitor)) {
+    throw new PoolMonitorError(
+      `registerPrometheus: monitor ${JSON.stringify(monitor.name)} is already registered on this registry` +
+        `${prefix === '' ? '' : ` with prefix ${JSON.stringify(prefix)}`}; call unregister() on the first registration before registering it again`,
+    );
+  }
+  if (!sameBuckets(exporter.buckets, buckets)) {
+    throw new PoolConfigError(
+      'buckets',
+      options.buckets,
+      `differ from the buckets [${exporter.buckets.join(', ')}] already used for these metrics on this registry ` +
+        `(${exporter.monitorNames().map((n) => JSON.stringify(n)).join(', ')}); use the same buckets, or another prefix or registry`,
+    );
+  }
   exporter.add(monitor);
-  const onDetached = () => exporter.remove(monitor);
-  monitor.once('detached', onDetached);
-  return {
-    unregister() {
-      monitor.off('detached', onDetached);
-      exporter.remove(monitor);
-    },
+  let registered = true;
+  const unregister = () => {
+    if (!registered) return;
+    registered = false;
+    monitor.off('detached', unregister);
+    exporter.remove(monitor);
   };
+  monitor.once('detached', unregister);
+  return { unregister };
+}
+
+function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 // One exporter per (registry, prefix): metric names are unique per registry, monitors are many.
@@ -76,16 +100,26 @@ function exporterFor(registry: Registry<any>, prefix: string, buckets: readonly 
 }
 
 class RegistryExporter {
+  readonly buckets: readonly number[];
   readonly #registry: Registry<any>;
   readonly #monitors = new Set<PoolMonitor>();
   readonly #metrics: CollectedMetric[];
   readonly #onEmpty: () => void;
 
   constructor(registry: Registry<any>, prefix: string, buckets: readonly number[], onEmpty: () => void) {
+    this.buckets = [...buckets];
     this.#registry = registry;
     this.#onEmpty = onEmpty;
     const monitors = () => this.#monitors;
     this.#metrics = defineMetrics(prefix, buckets, monitors);
+  }
+
+  has(monitor: PoolMonitor): boolean {
+    return this.#monitors.has(monitor);
+  }
+
+  monitorNames(): string[] {
+    return [...this.#monitors].map((m) => m.name);
   }
 
   add(monitor: PoolMonitor): void {
@@ -190,12 +224,16 @@ function defineMetrics(prefix: string, buckets: readonly number[], monitors: () 
     histogram('db_client_connection_use_time_seconds', 'Time connections stayed checked out', (s) => s.useTime),
   ];
 
-  const perCommand = (read: (name: string, stats: any, base: Labels, out: Sample[]) => void) => () => {
+  const perCommand = (read: (stats: CommandStats, base: Labels, out: Sample[]) => void) => () => {
     const out: Sample[] = [];
     for (const monitor of monitors()) {
-      const stats = monitor.commandStats();
-      if (stats === undefined) continue;
-      for (const [name, s] of stats) read(name, s, { pool_name: monitor.name, db_operation_name: name }, out);
+      const commands = monitor.commandStats();
+      if (commands === undefined) continue;
+      for (const [name, byServer] of commands) {
+        for (const [address, stats] of byServer) {
+          read(stats, { pool_name: monitor.name, server_address: address, db_operation_name: name }, out);
+        }
+      }
     }
     return out;
   };
@@ -205,13 +243,13 @@ function defineMetrics(prefix: string, buckets: readonly number[], monitors: () 
       durationName,
       'Duration of database commands (monitors with commands: true)',
       'histogram',
-      perCommand((_name, stats, labels, out) => histogramSamples(durationName, stats.duration, labels, buckets, out)),
+      perCommand((stats, labels, out) => histogramSamples(durationName, stats.duration, labels, buckets, out)),
     ),
     new CollectedMetric(
       `${prefix}db_client_operation_failures_total`,
       'Database commands that failed (monitors with commands: true)',
       'counter',
-      perCommand((_name, stats, labels, out) => out.push({ labels, value: stats.failed })),
+      perCommand((stats, labels, out) => out.push({ labels, value: stats.failed })),
     ),
   );
   return metrics;

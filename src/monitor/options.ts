@@ -10,9 +10,12 @@ export interface PoolMonitorOptions {
   commands?: boolean;
   /** Record the application stack that started each operation, for leak reports (needs `leakThresholdMS`). */
   captureStacks?: boolean;
-  /** Emit `saturated` when an operation waited longer than this for a connection (in-use ≥ max always does). */
+  /**
+   * Emit `saturated` when an operation has been waiting longer than this for a connection, seen
+   * while it still waits (in-use ≥ max always does).
+   */
   saturationThresholdMS?: number;
-  /** Precision of the latency histograms. */
+  /** Latency histograms: `{ significantDigits?, highestTrackableValueMS?, autoResize? }`. */
   histogram?: HistogramSettings;
 }
 
@@ -53,22 +56,7 @@ export function resolveMonitorOptions(options: PoolMonitorOptions | undefined): 
   if (captureStacks && leakThresholdMS === undefined) {
     throw new PoolConfigError('captureStacks', captureStacks, 'stacks are only reported with leaks: set leakThresholdMS too');
   }
-  const resolvedHistogram: HistogramSettings = {};
-  if (histogram !== undefined) {
-    if (histogram === null || typeof histogram !== 'object' || Array.isArray(histogram)) {
-      throw new PoolConfigError('histogram', histogram, 'must be an object like { significantDigits: 3 }');
-    }
-    for (const key of Object.keys(histogram)) {
-      if (key !== 'significantDigits') throw new PoolConfigError(`histogram.${key}`, (histogram as any)[key], 'unknown histogram setting; expected significantDigits');
-    }
-    const digits = histogram.significantDigits;
-    if (digits !== undefined) {
-      if (!(Number.isInteger(digits) && digits >= 1 && digits <= 5)) {
-        throw new PoolConfigError('histogram.significantDigits', digits, 'must be an integer from 1 to 5');
-      }
-      resolvedHistogram.significantDigits = digits;
-    }
-  }
+  const resolvedHistogram = resolveHistogram(histogram);
   return {
     name: name?.trim(),
     leakThresholdMS,
@@ -77,4 +65,39 @@ export function resolveMonitorOptions(options: PoolMonitorOptions | undefined): 
     saturationThresholdMS,
     histogram: resolvedHistogram,
   };
+}
+
+const HISTOGRAM_KEYS = ['significantDigits', 'highestTrackableValueMS', 'autoResize'];
+/** 10^12 ms ≈ 32 years: far below 2^53 µs, where microsecond values stop being exact integers. */
+const MAX_TRACKABLE_MS = 1e12;
+
+function resolveHistogram(histogram: HistogramSettings | undefined): HistogramSettings {
+  const resolved: HistogramSettings = {};
+  if (histogram === undefined) return resolved;
+  if (histogram === null || typeof histogram !== 'object' || Array.isArray(histogram)) {
+    throw new PoolConfigError('histogram', histogram, 'must be an object like { significantDigits: 3, highestTrackableValueMS: 60000, autoResize: true }');
+  }
+  for (const key of Object.keys(histogram)) {
+    if (!HISTOGRAM_KEYS.includes(key)) {
+      throw new PoolConfigError(`histogram.${key}`, (histogram as any)[key], `unknown histogram setting; expected one of ${HISTOGRAM_KEYS.join(', ')}`);
+    }
+  }
+  const { significantDigits: digits, highestTrackableValueMS: highest, autoResize } = histogram;
+  if (digits !== undefined) {
+    if (!(Number.isInteger(digits) && digits >= 1 && digits <= 5)) {
+      throw new PoolConfigError('histogram.significantDigits', digits, 'must be an integer from 1 to 5');
+    }
+    resolved.significantDigits = digits;
+  }
+  if (highest !== undefined) {
+    if (!(typeof highest === 'number' && Number.isFinite(highest) && highest >= 1 && highest <= MAX_TRACKABLE_MS)) {
+      throw new PoolConfigError('histogram.highestTrackableValueMS', highest, `must be a number of milliseconds from 1 to ${MAX_TRACKABLE_MS}`);
+    }
+    resolved.highestTrackableValueMS = highest;
+  }
+  if (autoResize !== undefined) {
+    if (typeof autoResize !== 'boolean') throw new PoolConfigError('histogram.autoResize', autoResize, 'must be a boolean');
+    resolved.autoResize = autoResize;
+  }
+  return resolved;
 }

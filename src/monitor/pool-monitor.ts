@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { MongoClient } from 'mongodb';
 import { PoolMonitorError } from '../errors.js';
 import { redactText } from '../util/redact.js';
-import { trackInflight } from '../client/inflight.js';
+import { holdInflightTracker, releaseInflightTracker } from '../client/inflight.js';
 import { resolveMonitorOptions, type PoolMonitorOptions, type ResolvedMonitorOptions } from './options.js';
 import { describeClient, driverPendingConnections, hasConnected, setMonitorCommands } from './driver-internals.js';
 import { ServerPoolState, type ConnectionRecord } from './server-state.js';
@@ -21,8 +21,18 @@ import type {
 export type SampleKind = 'waitTime' | 'useTime' | 'createTime';
 export interface SampleSink {
   pool(kind: SampleKind, server: string, ms: number): void;
-  /** `errorType` is set for failed commands (server codeName or error class). */
-  command(name: string, ms: number, errorType: string | undefined): void;
+  /**
+   * One completed command. `errorType` is set for failed commands (server codeName or error
+   * class), `statusCode` when the server returned an error code; `database` when the driver names it.
+   */
+  command(
+    name: string,
+    ms: number,
+    errorType: string | undefined,
+    server: string,
+    database: string | undefined,
+    statusCode: string | undefined,
+  ): void;
 }
 
 /** `saturated` is not repeated for a server within this long (the pool may hover at its limit). */
@@ -30,7 +40,8 @@ const SATURATION_REPEAT_MS = 1000;
 /** Slowest leak-sweep period: leaks are reported at most this late. */
 const MAX_SWEEP_MS = 1000;
 
-interface CommandStats {
+/** One command name on one server (commands mode). */
+export interface CommandStats {
   count: number;
   failed: number;
   duration: LatencyRecorder;
@@ -48,11 +59,14 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   readonly client: MongoClient;
   readonly #options: ResolvedMonitorOptions;
   readonly #servers = new Map<string, ServerPoolState>();
-  readonly #commands: Map<string, CommandStats> | undefined;
+  /** command name → server address → statistics (commands mode). */
+  readonly #commands: Map<string, Map<string, CommandStats>> | undefined;
   readonly #listeners: Array<[string, (event: any) => void]> = [];
   #lastAddress = '';
   #lastState: ServerPoolState | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
+  /** Armed only while check-outs wait (saturationThresholdMS): fires when the oldest crosses the threshold. */
+  #waitTimer: NodeJS.Timeout | undefined;
   #reconcileScheduled = false;
   #dispatching = 0;
   #detached = false;
@@ -86,7 +100,9 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     this.name = uniqueName(options.name, describeClient(client), options.name !== undefined);
     liveNames.add(this.name);
     this.#commands = options.commands ? new Map() : undefined;
-    trackInflight(client); // graceful shutdown and readiness work with monitored clients
+    // Graceful shutdown and readiness work with monitored clients. The tracker is held, not owned:
+    // detach() removes it only if nothing else (createClient, trackInflight, another monitor) keeps it.
+    holdInflightTracker(client);
     this.#subscribe();
     if (options.commands) this.#previousMonitorCommands = setMonitorCommands(client, true);
     if (options.leakThresholdMS !== undefined) {
@@ -104,14 +120,20 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     return this.#detached;
   }
 
-  /** Removes every listener this monitor added to the client and stops its timer. Idempotent. */
+  /**
+   * Removes every listener this monitor added to the client (the in-flight tracker's too, unless
+   * createClient, trackInflight or another monitor keeps it) and stops its timer. Idempotent.
+   */
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
     for (const [event, fn] of this.#listeners) this.client.off(event as any, fn);
     this.#listeners.length = 0;
+    releaseInflightTracker(this.client);
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
     if (this.#previousMonitorCommands !== undefined) setMonitorCommands(this.client, this.#previousMonitorCommands);
     liveNames.delete(this.name);
     this.#sinks = [];
@@ -126,8 +148,17 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     const snapshot: PoolSnapshot = { name: this.name, at: new Date().toISOString(), servers, leaks: this.#currentLeaks() };
     if (this.#commands) {
       const commands: Record<string, CommandSnapshot> = {};
-      for (const [name, stats] of this.#commands) {
-        commands[name] = { count: stats.count, failed: stats.failed, duration: stats.duration.summary() };
+      for (const [name, byServer] of this.#commands) {
+        let count = 0;
+        let failed = 0;
+        const recorders: LatencyRecorder[] = [];
+        for (const stats of byServer.values()) {
+          count += stats.count;
+          failed += stats.failed;
+          recorders.push(stats.duration);
+        }
+        const duration = recorders.length === 1 ? recorders[0] : LatencyRecorder.merge(recorders);
+        commands[name] = { count, failed, duration: duration.summary() };
       }
       // Keep `leaks` last for readability of printed snapshots.
       const { leaks, ...rest } = snapshot;
@@ -165,8 +196,8 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     return this.#servers;
   }
 
-  /** @internal Per-command statistics for exporters (read-only use). */
-  commandStats(): ReadonlyMap<string, CommandStats> | undefined {
+  /** @internal Per-command, per-server statistics for exporters (read-only use): name → address → stats. */
+  commandStats(): ReadonlyMap<string, ReadonlyMap<string, CommandStats>> | undefined {
     return this.#commands;
   }
 
@@ -176,7 +207,12 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     if (address === this.#lastAddress && this.#lastState !== undefined) return this.#lastState;
     let state = this.#servers.get(address);
     if (state === undefined) {
-      state = new ServerPoolState(address, this.#options.histogram, this.#options.captureStacks && !this.#options.commands);
+      state = new ServerPoolState(
+        address,
+        this.#options.histogram,
+        this.#options.captureStacks && !this.#options.commands,
+        this.#options.saturationThresholdMS !== undefined,
+      );
       this.#servers.set(address, state);
     }
     this.#lastAddress = address;
@@ -214,6 +250,8 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       for (const record of state.poolClosed()) {
         if (record.leaked) this.#emitReleased(state, record, now);
       }
+      // Operations still waiting keep waiting (their failures follow): keep watching them.
+      if (state.pendingStarts !== undefined && state.pendingStarts.size > 0) this.#armWaitCheck(1);
     });
     this.#on('connectionCreated', (e) => {
       const state = this.#state(e.address);
@@ -236,12 +274,17 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       const state = this.#state(e.address);
       state.checkOutStarted();
       if (stacksAtCheckout) state.pendingStacks!.push(performance.now(), captureStack());
+      if (saturationThreshold !== undefined) {
+        state.pendingStarts!.push(performance.now());
+        if (this.#waitTimer === undefined && !state.saturated) this.#armWaitCheck(saturationThreshold + 1);
+      }
     });
     this.#on('connectionCheckedOut', (e) => {
       const state = this.#state(e.address);
       const now = performance.now();
       const waited: number = e.durationMS ?? 0;
       const record = state.checkedOut(e.connectionId, waited, now);
+      state.pendingStarts?.finish(now, e.durationMS, state.pending);
       if (stacksAtCheckout) {
         const stack = state.pendingStacks!.take(now, waited);
         if (record !== undefined) record.stack = stack;
@@ -256,6 +299,7 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       const state = this.#state(e.address);
       const waited: number = e.durationMS ?? 0;
       state.checkOutFailed(e.reason);
+      state.pendingStarts?.finish(performance.now(), e.durationMS, state.pending);
       if (stacksAtCheckout) {
         state.pendingStacks!.take(performance.now(), waited);
         state.pendingStacks!.trim(state.pending);
@@ -302,22 +346,35 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
         // The command event names its connection and runs in the operation's async context: exact.
         if (captureAtCommand && record.stack === undefined) record.stack = captureStack();
       });
-      this.#on('commandSucceeded', (e) => this.#commandDone(e.commandName, e.duration, undefined));
-      this.#on('commandFailed', (e) => this.#commandDone(e.commandName, e.duration, errorType(e.failure)));
+      this.#on('commandSucceeded', (e) => this.#commandDone(e, undefined));
+      this.#on('commandFailed', (e) => this.#commandDone(e, e.failure ?? null));
     }
   }
 
-  #commandDone(name: string, duration: number, failure: string | undefined): void {
-    let stats = this.#commands!.get(name);
+  /** `failure` is undefined for a succeeded command, the error (or null) for a failed one. */
+  #commandDone(e: any, failure: unknown): void {
+    const name: string = e.commandName;
+    const address: string = e.address;
+    let byServer = this.#commands!.get(name);
+    if (byServer === undefined) {
+      byServer = new Map();
+      this.#commands!.set(name, byServer);
+    }
+    let stats = byServer.get(address);
     if (stats === undefined) {
       stats = { count: 0, failed: 0, duration: new LatencyRecorder(this.#options.histogram) };
-      this.#commands!.set(name, stats);
+      byServer.set(address, stats);
     }
     stats.count++;
     if (failure !== undefined) stats.failed++;
-    const ms = typeof duration === 'number' ? duration : 0;
+    const ms = typeof e.duration === 'number' ? e.duration : 0;
     stats.duration.recordMS(ms);
-    if (this.#sinks.length > 0) for (const sink of this.#sinks) sink.command(name, ms, failure);
+    if (this.#sinks.length > 0) {
+      const type = failure === undefined ? undefined : errorType(failure);
+      const code = failure === undefined ? undefined : statusCode(failure);
+      const database = typeof e.databaseName === 'string' ? e.databaseName : undefined;
+      for (const sink of this.#sinks) sink.command(name, ms, type, address, database, code);
+    }
   }
 
   #saturated(state: ServerPoolState, reason: 'maxPoolSize' | 'waitTime', now: number, waitedMS?: number): void {
@@ -335,6 +392,31 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       maxPoolSize: state.maxPoolSize,
       ...(waitedMS !== undefined ? { waitedMS } : {}),
     });
+  }
+
+  /** Arms the wait check unless it is armed already: one timer per monitor, none while nothing waits. */
+  #armWaitCheck(delayMS: number): void {
+    if (this.#waitTimer !== undefined || this.#detached) return;
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = undefined;
+      this.#checkWaits();
+    }, Math.max(1, delayMS));
+    this.#waitTimer.unref();
+  }
+
+  /** Reports a server whose oldest waiting check-out is past saturationThresholdMS; re-arms for the next one. */
+  #checkWaits(): void {
+    const threshold = this.#options.saturationThresholdMS!;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const state of this.#servers.values()) {
+      const oldest = state.pendingStarts?.oldest();
+      if (oldest === undefined || state.saturated) continue; // an episode already reported ends when nothing waits
+      const waited = now - oldest;
+      if (waited > threshold) this.#saturated(state, 'waitTime', now, round(waited));
+      else next = Math.min(next, oldest + threshold);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armWaitCheck(Math.floor(next - now) + 1);
   }
 
   // ---- leaks ----------------------------------------------------------------------------
@@ -451,6 +533,12 @@ function uniqueName(requested: string | undefined, fallback: string, explicit: b
 function describeError(error: unknown): string {
   if (error instanceof Error) return redactText(`${error.name}: ${error.message}`);
   return redactText(String(error));
+}
+
+/** A server error code as a string (semconv `db.response.status_code`), when there is one. */
+function statusCode(failure: any): string | undefined {
+  const code = failure?.code;
+  return typeof code === 'number' || (typeof code === 'string' && code !== '') ? String(code) : undefined;
 }
 
 function errorType(failure: any): string {

@@ -74,6 +74,8 @@ export class ServerPoolState {
   readonly createTime: LatencyRecorder;
   /** Stacks of waiting operations (only with captureStacks in the default mode). */
   readonly pendingStacks: PendingStacks | undefined;
+  /** Start times of waiting check-outs (only with saturationThresholdMS). */
+  readonly pendingStarts: PendingStarts | undefined;
   saturated = false;
   lastSaturatedAt = Number.NEGATIVE_INFINITY;
   /**
@@ -84,12 +86,13 @@ export class ServerPoolState {
   /** Ids `reconcile` counted as silently destroyed (kept in case one shows up after all). */
   presumedVanished: Set<number> | undefined = undefined;
 
-  constructor(address: string, histogram: HistogramSettings, trackStacks: boolean) {
+  constructor(address: string, histogram: HistogramSettings, trackStacks: boolean, trackWaits = false) {
     this.address = address;
     this.waitTime = new LatencyRecorder(histogram);
     this.useTime = new LatencyRecorder(histogram);
     this.createTime = new LatencyRecorder(histogram);
     this.pendingStacks = trackStacks ? new PendingStacks() : undefined;
+    this.pendingStarts = trackWaits ? new PendingStarts() : undefined;
   }
 
   get total(): number {
@@ -287,5 +290,69 @@ export class ServerPoolState {
       useTime: this.useTime.summary(),
       createTime: this.createTime.summary(),
     };
+  }
+}
+
+/**
+ * When each waiting check-out started (performance.now()), oldest first, so a long wait is seen
+ * while it lasts. Pool events carry no request id: a finished check-out is matched by the
+ * driver's wait time (`durationMS`, whole milliseconds on a floored clock), which places its
+ * start within about 1 ms; the driver's wait queue is first-in, first-out, so the match is
+ * almost always the oldest entry (O(1): a head index, no shifting).
+ */
+export class PendingStarts {
+  #starts: number[] = [];
+  #head = 0;
+
+  push(startedAt: number): void {
+    this.#starts.push(startedAt);
+  }
+
+  get size(): number {
+    return this.#starts.length - this.#head;
+  }
+
+  /** Start of the longest-waiting check-out, or undefined when none waits. */
+  oldest(): number | undefined {
+    return this.#head < this.#starts.length ? this.#starts[this.#head] : undefined;
+  }
+
+  /**
+   * Removes the check-out that started about `now - waitedMS` (the oldest if none is that close,
+   * or if the wait time is unknown), then keeps at most `waiting` entries (the newest).
+   */
+  finish(now: number, waitedMS: number | undefined, waiting: number): void {
+    const starts = this.#starts;
+    let index = this.#head;
+    if (waitedMS !== undefined) {
+      const estimate = now - waitedMS;
+      for (let i = this.#head; i < starts.length; i++) {
+        if (Math.abs(starts[i] - estimate) <= 1.5) {
+          index = i;
+          break;
+        }
+      }
+    }
+    if (index === this.#head) this.#head++;
+    else if (index < starts.length) starts.splice(index, 1);
+    const excess = this.size - Math.max(0, waiting);
+    if (excess > 0) this.#head += excess;
+    this.#compact();
+  }
+
+  clear(): void {
+    this.#starts = [];
+    this.#head = 0;
+  }
+
+  #compact(): void {
+    const starts = this.#starts;
+    if (this.#head >= starts.length) {
+      starts.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > starts.length) {
+      starts.splice(0, this.#head);
+      this.#head = 0;
+    }
   }
 }

@@ -81,11 +81,12 @@ export interface ReleasedReport {
 export interface SaturatedReport {
   pool: string;
   server: string;
-  /** `maxPoolSize`: every connection is in use; `waitTime`: an operation waited longer than `saturationThresholdMS`. */
+  /** `maxPoolSize`: every connection is in use; `waitTime`: an operation has waited longer than `saturationThresholdMS`. */
   reason: 'maxPoolSize' | 'waitTime';
   inUse: number;
   pending: number;
   maxPoolSize: number;
+  /** Reason `waitTime`: how long the longest-waiting operation had waited when this was reported. */
   waitedMS?: number;
 }
 

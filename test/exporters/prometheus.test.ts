@@ -4,8 +4,11 @@ import { MongoClient } from 'mongodb';
 import { Registry, register as defaultRegister } from 'prom-client';
 import { PoolMonitor, type PoolSnapshot } from '../../src/monitor/index.js';
 import { registerPrometheus } from '../../src/exporters/prometheus.js';
-import { PoolConfigError } from '../../src/errors.js';
+import { DEFAULT_BUCKETS_SECONDS } from '../../src/exporters/buckets.js';
+import { PoolConfigError, PoolMonitorError } from '../../src/errors.js';
+import { startReplicaSet } from '../../src/server/index.js';
 import { useServer } from '../helpers/server.js';
+import { assertBucketsMatchSummary, collectWaits, exactCumulative, type Cumulative } from './histograms.js';
 
 interface Sample {
   name: string;
@@ -44,6 +47,14 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
   return { samples, types };
 }
 
+/** The finite cumulative buckets of one histogram series (every label but `le` must match). */
+function bucketsOf(samples: Sample[], metric: string, labels: Record<string, string>): Cumulative[] {
+  const series = samples.filter(
+    (s) => s.name === `${metric}_bucket` && s.labels.le !== '+Inf' && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  return series.map((s) => ({ le: Number(s.labels.le), count: s.value }));
+}
+
 function pick(samples: Sample[], name: string, labels: Record<string, string>): number {
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}: ${found.length} samples`);
@@ -60,9 +71,13 @@ describe('registerPrometheus', () => {
     const ordersMonitor = PoolMonitor.attach(orders, { name: 'orders', commands: true });
     const billingMonitor = PoolMonitor.attach(billing, { name: 'billing' });
     const registry = new Registry();
+    const ordersWaits = collectWaits(orders); // the driver's own wait times: an oracle for the buckets
     let held: Promise<unknown> | undefined;
     try {
       await Promise.all(Array.from({ length: 200 }, () => orders.db('app').command({ ping: 1 })));
+      // Spread the waits over several buckets: 12 pings on 4 connections, 8 of them held 20 ms.
+      srv().failCommand({ mode: { times: 8 }, data: { failCommands: ['ping'], blockConnection: true, blockTimeMS: 20 } });
+      await Promise.all(Array.from({ length: 12 }, () => orders.db('app').command({ ping: 1 })));
       await Promise.all(Array.from({ length: 50 }, () => billing.db('app').command({ ping: 1 })));
       // Registered after the traffic: values are read at scrape time, so they are all there.
       const ordersExport = registerPrometheus(ordersMonitor, { registry });
@@ -101,19 +116,29 @@ describe('registerPrometheus', () => {
           assert.equal(pick(samples, `${metric}_bucket`, { ...labels, le: '+Inf' }), summary.count);
           const sum = pick(samples, `${metric}_sum`, labels);
           assert.ok(Math.abs((sum / count) * 1000 - summary.mean) < 0.001, `${metric} mean ${summary.mean} vs ${(sum / count) * 1000}`);
-          const buckets = samples.filter((x) => x.name === `${metric}_bucket` && x.labels.pool_name === pool);
-          for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i].value >= buckets[i - 1].value, 'cumulative buckets');
-          // The bucket that holds the median: at least half of the values are at or below p50 (±0.1 % precision).
-          const atOrBelowP50 = buckets.find((b) => b.labels.le !== '+Inf' && Number(b.labels.le) * 1000 >= summary.p50 * 1.001);
-          if (atOrBelowP50) assert.ok(atOrBelowP50.value >= summary.count / 2);
+          const buckets = bucketsOf(samples, metric, labels);
+          assert.deepEqual(buckets.map((b) => b.le), [...DEFAULT_BUCKETS_SECONDS], `${metric}: default bounds`);
+          assertBucketsMatchSummary(buckets, summary, `${pool} ${metric}`);
         }
       }
+      // Wait times are the driver's whole milliseconds: below 1 s every default bound is exact
+      // against the driver's own values (an HDR bucket there is narrower than 1 ms).
+      const waitBuckets = bucketsOf(samples, 'db_client_connection_wait_time_seconds', { pool_name: 'orders', server_address: address() });
+      const exact = exactCumulative(ordersWaits.values, DEFAULT_BUCKETS_SECONDS);
+      assert.deepEqual(waitBuckets.filter((b) => b.le < 1), exact.filter((b) => b.le < 1));
+      assert.ok(new Set(waitBuckets.map((b) => b.count)).size >= 3, `waits spread over buckets: ${JSON.stringify(waitBuckets)}`);
       assert.equal(snapshots.orders.servers[address()].inUse, 1);
       assert.equal(snapshots.orders.servers[address()].minPoolSize, 1);
       // Command duration only for the monitor with commands: true.
       const ping = snapshots.orders.commands!.ping;
-      assert.equal(pick(samples, 'db_client_operation_duration_seconds_count', { pool_name: 'orders', db_operation_name: 'ping' }), ping.count);
-      assert.equal(pick(samples, 'db_client_operation_failures_total', { pool_name: 'orders', db_operation_name: 'ping' }), ping.failed);
+      const pingLabels = { pool_name: 'orders', server_address: address(), db_operation_name: 'ping' };
+      assert.equal(pick(samples, 'db_client_operation_duration_seconds_count', pingLabels), ping.count);
+      assert.equal(pick(samples, 'db_client_operation_failures_total', pingLabels), ping.failed);
+      assertBucketsMatchSummary(bucketsOf(samples, 'db_client_operation_duration_seconds', pingLabels), ping.duration, 'ping duration');
+      // Every series of every family carries pool_name and server_address.
+      for (const sample of samples) {
+        assert.ok(sample.labels.pool_name && sample.labels.server_address, `labels of ${sample.name}: ${JSON.stringify(sample.labels)}`);
+      }
       assert.equal(samples.filter((x) => x.name.startsWith('db_client_operation') && x.labels.pool_name === 'billing').length, 0);
 
       // Unregistering one pool keeps the other; unregistering the last empties the registry.
@@ -124,6 +149,8 @@ describe('registerPrometheus', () => {
       billingMonitor.detach(); // detaching unregisters too
       assert.equal((await registry.metrics()).trim(), '');
     } finally {
+      srv().failCommand({ mode: 'off' });
+      ordersWaits.stop();
       await held?.catch(() => {});
       await Promise.all([orders.close(), billing.close()]);
       ordersMonitor.detach();
@@ -149,4 +176,98 @@ describe('registerPrometheus', () => {
       monitor.detach();
     }
   });
+});
+
+describe('registerPrometheus: registrations', () => {
+  const srv = useServer();
+  const address = () => `${srv().host}:${srv().port}`;
+
+  test('a second registration of a monitor on one registry throws; a handle only undoes its own registration', async () => {
+    const client = new MongoClient(srv().uri);
+    const otherClient = new MongoClient(srv().uri);
+    const monitor = PoolMonitor.attach(client, { name: 'twice' });
+    const other = PoolMonitor.attach(otherClient, { name: 'other' });
+    const registry = new Registry();
+    const les = async (prefix: string, pool: string) =>
+      parseExposition(await registry.metrics())
+        .samples.filter((x) => x.name === `${prefix}db_client_connection_wait_time_seconds_bucket` && x.labels.pool_name === pool)
+        .map((x) => x.labels.le);
+    try {
+      await Promise.all([client, otherClient].map((c) => c.db('app').command({ ping: 1 })));
+      const first = registerPrometheus(monitor, { registry, buckets: [0.001, 0.01] });
+      for (const buckets of [[0.5], [0.001, 0.01], undefined]) {
+        assert.throws(
+          () => registerPrometheus(monitor, { registry, buckets }),
+          (e: unknown) => e instanceof PoolMonitorError && /"twice" is already registered on this registry.*unregister\(\)/.test(e.message),
+        );
+      }
+      assert.deepEqual(await les('', 'twice'), ['0.001', '0.01', '+Inf'], 'the first registration is untouched');
+      // Another monitor cannot silently bring other buckets to the same metric family.
+      assert.throws(
+        () => registerPrometheus(other, { registry, buckets: [0.5] }),
+        (e: unknown) => e instanceof PoolConfigError && e.option === 'buckets' && /\[0\.001, 0\.01\].*"twice"/.test(e.message),
+      );
+      const otherRegistration = registerPrometheus(other, { registry, buckets: [0.001, 0.01] });
+      // Another prefix means other metric names: allowed, with its own buckets.
+      const prefixed = registerPrometheus(monitor, { registry, prefix: 'b_', buckets: [0.5] });
+      assert.deepEqual(await les('b_', 'twice'), ['0.5', '+Inf']);
+
+      first.unregister();
+      first.unregister(); // idempotent
+      assert.deepEqual(await les('', 'twice'), []);
+      assert.deepEqual(await les('', 'other'), ['0.001', '0.01', '+Inf'], 'the other monitor stays');
+      assert.deepEqual(await les('b_', 'twice'), ['0.5', '+Inf'], 'the prefixed registration stays');
+      const again = registerPrometheus(monitor, { registry, buckets: [0.001, 0.01] });
+      first.unregister(); // a stale handle must not remove the new registration
+      assert.deepEqual(await les('', 'twice'), ['0.001', '0.01', '+Inf']);
+      const labels = { pool_name: 'twice', server_address: address() };
+      assert.equal(pick(parseExposition(await registry.metrics()).samples, 'db_client_connection_count', { ...labels, state: 'idle' }), 1);
+
+      for (const registration of [again, otherRegistration, prefixed]) registration.unregister();
+      assert.equal((await registry.metrics()).trim(), '');
+    } finally {
+      await Promise.all([client.close(), otherClient.close()]);
+      monitor.detach();
+      other.detach();
+    }
+  });
+});
+
+test('command metrics carry server_address: one series per server a command ran on', async () => {
+  const rs = await startReplicaSet({ nodes: 2 });
+  const client = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5000 });
+  const monitor = PoolMonitor.attach(client, { name: 'rs', commands: true });
+  const byServer = new Map<string, number>(); // the driver's own command events, per server
+  client.on('commandSucceeded', (e) => {
+    if (e.commandName === 'ping') byServer.set(e.address, (byServer.get(e.address) ?? 0) + 1);
+  });
+  const registry = new Registry();
+  try {
+    const [primary, secondary] = rs.members.map((m) => m.core.address);
+    await Promise.all(Array.from({ length: 5 }, () => client.db('app').command({ ping: 1 })));
+    await Promise.all(Array.from({ length: 3 }, () => client.db('app').command({ ping: 1 }, { readPreference: 'secondary' })));
+    registerPrometheus(monitor, { registry });
+    const snap = monitor.snapshot();
+    const { samples } = parseExposition(await registry.metrics());
+    const counts = samples.filter((x) => x.name === 'db_client_operation_duration_seconds_count' && x.labels.db_operation_name === 'ping');
+    assert.deepEqual(
+      Object.fromEntries(counts.map((x) => [x.labels.server_address, x.value])),
+      Object.fromEntries(byServer),
+    );
+    assert.ok(byServer.get(primary)! >= 5 && byServer.get(secondary)! >= 3, JSON.stringify([...byServer]));
+    // The snapshot keeps one entry per command name (fixed shape): the sum over the servers.
+    assert.equal(snap.commands!.ping.count, byServer.get(primary)! + byServer.get(secondary)!);
+    const sums = samples.filter((x) => x.name === 'db_client_operation_duration_seconds_sum' && x.labels.db_operation_name === 'ping');
+    const meanMS = (sums.reduce((a, x) => a + x.value, 0) / snap.commands!.ping.count) * 1000;
+    assert.ok(Math.abs(meanMS - snap.commands!.ping.duration.mean) < 0.001, `${meanMS} vs ${snap.commands!.ping.duration.mean}`);
+    for (const server of [primary, secondary]) {
+      const labels = { pool_name: 'rs', server_address: server, db_operation_name: 'ping' };
+      assert.equal(pick(samples, 'db_client_operation_failures_total', labels), 0);
+      assert.equal(pick(samples, 'db_client_operation_duration_seconds_bucket', { ...labels, le: '+Inf' }), byServer.get(server));
+    }
+  } finally {
+    await client.close();
+    monitor.detach();
+    await rs.stop();
+  }
 });

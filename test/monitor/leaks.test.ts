@@ -94,6 +94,75 @@ describe('leak detection, timeouts and saturation', () => {
     }
   });
 
+  test('saturated (waitTime) is reported while the operation still waits, on a pool that is not full', async () => {
+    // One operation holds the only connection (the server blocks its find) and a second one waits
+    // for a new connection whose handshake the server holds too: the pool is far from full (1 of
+    // 5 in use), so only the wait time reveals the trouble, and it must be seen before the wait
+    // ends. The driver's monitor polls with no heartbeat during the test, so both blocks go to
+    // the find and the pool's handshake, in whichever order they reach the server.
+    const client = new MongoClient(srv().uri, { maxPoolSize: 5, heartbeatFrequencyMS: 60_000, serverMonitoringMode: 'poll' });
+    const monitor = PoolMonitor.attach(client, { saturationThresholdMS: 50 });
+    const reports: Array<{ report: SaturatedReport; pending: number; inUse: number; checkedOut: number }> = [];
+    monitor.on('saturated', (report) => {
+      const s = monitor.snapshot().servers[report.server];
+      reports.push({ report, pending: s.pending, inUse: s.inUse, checkedOut: s.checkedOut });
+    });
+    let find: Promise<unknown> | undefined;
+    let ping: Promise<unknown> | undefined;
+    try {
+      await client.connect(); // leaves one idle connection in the pool
+      const before = monitor.snapshot().servers[address()];
+      assert.deepEqual([before.idle, before.inUse, before.pending], [1, 0, 0]);
+      srv().failCommand({
+        mode: { times: 2 },
+        data: { failCommands: ['find', 'hello', 'ismaster', 'isMaster'], blockConnection: true, blockTimeMS: 1500 },
+      });
+      const saturated = once(monitor, 'saturated');
+      const findCheckedOut = once(client, 'connectionCheckedOut');
+      find = client.db('app').collection('orders').findOne({ _id: 1 } as any);
+      await findCheckedOut;
+      ping = client.db('app').command({ ping: 1 });
+      const [report] = (await saturated) as [SaturatedReport];
+      assert.deepEqual(
+        { ...report, waitedMS: undefined },
+        { pool: monitor.name, server: address(), reason: 'waitTime', inUse: 1, pending: 1, maxPoolSize: 5, waitedMS: undefined },
+      );
+      assert.ok(report.waitedMS! > 50, `waitedMS ${report.waitedMS}`);
+      assert.equal(reports[0].pending, 1, 'reported while the check-out is still waiting');
+      assert.equal(reports[0].checkedOut, before.checkedOut + 1, 'only the find has been served');
+      assert.deepEqual(JSON.parse(JSON.stringify(report)), report, 'payload is plain JSON');
+      await Promise.all([find, ping]);
+      assert.equal(reports.length, 1, 'the end of the same wait does not report the episode again');
+      const s = monitor.snapshot().servers[address()];
+      assert.ok(s.waitTime.max >= 1000, `the ping did wait for a held connection: ${s.waitTime.max} ms`);
+    } finally {
+      srv().failCommand({ mode: 'off' });
+      await Promise.allSettled([find, ping]);
+      await client.close();
+      monitor.detach();
+    }
+  });
+
+  test('short waits never raise saturated (waitTime), and nothing is left watched afterwards', async () => {
+    const client = new MongoClient(srv().uri, { maxPoolSize: 50 });
+    const monitor = PoolMonitor.attach(client, { saturationThresholdMS: 2_000 });
+    const saturated: SaturatedReport[] = [];
+    monitor.on('saturated', (r) => saturated.push(r));
+    try {
+      await client.connect();
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(Array.from({ length: 200 }, () => client.db('app').command({ ping: 1 })));
+      }
+      const state = monitor.serverStates().get(address())!;
+      assert.equal(state.pending, 0);
+      assert.equal(state.pendingStarts?.size, 0, 'every finished check-out left the wait clock');
+      assert.deepEqual(saturated.filter((r) => r.reason === 'waitTime'), []);
+    } finally {
+      await client.close();
+      monitor.detach();
+    }
+  });
+
   test('timeout storm: every MongoWaitQueueTimeoutError is counted, saturation is reported', async () => {
     const client = new MongoClient(srv().uri, { maxPoolSize: 2, waitQueueTimeoutMS: 100 });
     const monitor = PoolMonitor.attach(client, { saturationThresholdMS: 20 });

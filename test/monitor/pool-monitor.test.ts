@@ -6,7 +6,7 @@ import { PoolMonitor } from '../../src/monitor/index.js';
 import { PoolConfigError, PoolMonitorError } from '../../src/errors.js';
 import { getInflightTracker, trackInflight } from '../../src/client/inflight.js';
 import { useServer } from '../helpers/server.js';
-import { EventTally, listenerCounts } from './tally.js';
+import { EventTally } from './tally.js';
 import { driverPool, events, once, sumClosed, sumFailed, until } from './helpers.js';
 
 type AnyClientClass = new (uri: string, options?: any) => MongoClient;
@@ -52,7 +52,10 @@ describe('PoolMonitor against the embedded server', () => {
       assert.equal(s.useTime.count, tally.n('connectionCheckedIn'));
       assert.equal(s.createTime.count, tally.n('connectionReady'));
       assert.ok(s.waitTime.max > 0, 'operations queued behind 10 connections must have waited');
-      assert.ok(s.useTime.p50 > 0 && s.useTime.p50 <= s.useTime.p99 && s.useTime.p99 <= s.useTime.max * 1.001);
+      for (const summary of [s.waitTime, s.useTime, s.createTime]) {
+        assert.ok(summary.p50 <= summary.p95 && summary.p95 <= summary.p99 && summary.p99 <= summary.max, JSON.stringify(summary));
+      }
+      assert.ok(s.useTime.p50 > 0);
       // And to the driver's own (internal) counters.
       const driver = driverPool(client, address());
       assert.deepEqual({ total: s.total, idle: s.idle, opening: s.opening, inUse: s.inUse }, {
@@ -62,11 +65,17 @@ describe('PoolMonitor against the embedded server', () => {
         inUse: driver.checkedOut,
       });
 
-      // The server sees the pool plus the driver's monitoring connection(s).
+      // The server sees the pool plus the driver's monitoring connections. The driver streams
+      // (2 sockets per server: the awaitable-hello monitor and the RTT pinger) only when the
+      // server's hello carries a topologyVersion; otherwise it polls on 1 socket. The embedded
+      // server sends none (docs/compatibility.md), so: exactly 1 per server of the topology.
+      const hello = await client.db('admin').command({ hello: 1 });
+      const monitoringPerServer = hello.topologyVersion === undefined ? 1 : 2;
+      assert.equal(monitoringPerServer, 1, 'the embedded server does not announce streaming');
+      const servers = Object.keys(monitor.snapshot().servers).length;
       const server = await monitor.serverConnections();
       const pool = monitor.snapshot().servers[address()].total;
-      const monitoring = server.current - pool;
-      assert.ok(monitoring >= 1 && monitoring <= 2, `server ${server.current} vs pool ${pool}`);
+      assert.equal(server.current, pool + monitoringPerServer * servers, `server ${server.current} vs pool ${pool}`);
       assert.equal(JSON.parse(JSON.stringify(snap)).servers[address()].created, s.created, 'snapshot is plain JSON');
     } finally {
       tally.stop();
@@ -183,23 +192,85 @@ describe('PoolMonitor against the embedded server', () => {
     });
   }
 
+  test('snapshot().commands is present only with commands: true', async () => {
+    const plain = new MongoClient(srv().uri, { maxPoolSize: 2 });
+    const withCommands = new MongoClient(srv().uri, { maxPoolSize: 2 });
+    const plainMonitor = PoolMonitor.attach(plain);
+    const commandsMonitor = PoolMonitor.attach(withCommands, { commands: true });
+    try {
+      // Before any traffic: the key is there (empty) only in commands mode.
+      assert.equal('commands' in plainMonitor.snapshot(), false);
+      assert.deepEqual(commandsMonitor.snapshot().commands, {});
+      await Promise.all([plain, withCommands].map((c) => c.db('app').collection('orders').findOne({ _id: 1 } as any)));
+      const snap = plainMonitor.snapshot();
+      assert.deepEqual(Object.keys(snap).sort(), ['at', 'leaks', 'name', 'servers']);
+      assert.equal('commands' in JSON.parse(JSON.stringify(snap)), false);
+      assert.equal(snap.servers[address()].checkedOut, 1, 'the default-mode monitor did see the operation');
+      const commands = commandsMonitor.snapshot().commands!;
+      assert.equal(commands.find.count, 1);
+      assert.equal(commands.find.failed, 0);
+      assert.equal(commands.find.duration.count, 1);
+    } finally {
+      await Promise.all([plain.close(), withCommands.close()]);
+      plainMonitor.detach();
+      commandsMonitor.detach();
+    }
+  });
+
+  test('histogram settings reach every histogram: a fixed-size one keeps exact max and mean beyond its range', async () => {
+    const client = new MongoClient(srv().uri, { maxPoolSize: 2 });
+    const monitor = PoolMonitor.attach(client, { commands: true, histogram: { highestTrackableValueMS: 5, autoResize: false } });
+    try {
+      await client.db('app').command({ ping: 1 });
+      srv().failCommand({ mode: { times: 1 }, data: { failCommands: ['find'], blockConnection: true, blockTimeMS: 40 } });
+      await client.db('app').collection('orders').findOne({ _id: 1 } as any); // 40 ms: above the 5 ms range
+      const snap = monitor.snapshot();
+      const s = snap.servers[address()];
+      assert.ok(s.useTime.max >= 40, `useTime ${JSON.stringify(s.useTime)}`);
+      assert.ok(s.useTime.p99 <= s.useTime.max);
+      const find = snap.commands!.find.duration;
+      assert.ok(find.max >= 40 && find.mean === find.max && find.p50 >= 5 && find.p50 <= find.max, JSON.stringify(find));
+    } finally {
+      srv().failCommand({ mode: 'off' });
+      await client.close();
+      monitor.detach();
+    }
+  });
+
   test('detach removes every listener it added; attach also tracks in-flight operations', async () => {
-    const client = new MongoClient(srv().uri);
-    trackInflight(client); // the in-flight tracker belongs to the client and stays
-    const before = listenerCounts(client);
+    /** Every event the client has listeners for, with their counts. */
+    const allListeners = (c: MongoClient) => Object.fromEntries(c.eventNames().map((name) => [String(name), c.listenerCount(name as any)]));
+    const client = new MongoClient(srv().uri); // a fresh client: no in-flight tracker yet
+    const before = allListeners(client);
     const monitor = PoolMonitor.attach(client, { commands: true, leakThresholdMS: 50, captureStacks: true });
-    const during = listenerCounts(client);
-    assert.ok(during.connectionCheckedOut > before.connectionCheckedOut);
-    assert.ok(during.commandStarted > before.commandStarted);
+    const during = allListeners(client);
+    assert.ok((during.connectionCheckedOut ?? 0) > (before.connectionCheckedOut ?? 0));
+    assert.ok((during.commandStarted ?? 0) > (before.commandStarted ?? 0));
+    assert.ok(getInflightTracker(client), 'attach starts the in-flight tracker used by graceful shutdown');
     monitor.detach();
-    assert.deepEqual(listenerCounts(client), before);
+    assert.deepEqual(allListeners(client), before, 'the tracker attach installed is gone too');
+    assert.equal(getInflightTracker(client), undefined);
     monitor.detach(); // idempotent
     assert.equal((client as any).options.monitorCommands, false, 'command monitoring restored');
 
-    const fresh = new MongoClient(srv().uri);
-    const m2 = PoolMonitor.attach(fresh);
-    assert.ok(getInflightTracker(fresh), 'attach starts the in-flight tracker used by graceful shutdown');
+    // A tracker someone else installed (createClient, trackInflight) belongs to the client and stays.
+    const tracked = new MongoClient(srv().uri);
+    const tracker = trackInflight(tracked);
+    const beforeTracked = allListeners(tracked);
+    const m2 = PoolMonitor.attach(tracked);
     m2.detach();
+    assert.deepEqual(allListeners(tracked), beforeTracked);
+    assert.equal(getInflightTracker(tracked), tracker);
+
+    // Two monitors share one tracker: it stays until the last one detaches.
+    const shared = new MongoClient(srv().uri);
+    const sharedBefore = allListeners(shared);
+    const first = PoolMonitor.attach(shared, { name: 'first' });
+    const second = PoolMonitor.attach(shared, { name: 'second' });
+    first.detach();
+    assert.ok(getInflightTracker(shared), 'still held by the second monitor');
+    second.detach();
+    assert.deepEqual(allListeners(shared), sharedBefore);
   });
 
   test('options are validated and name the option', () => {
@@ -212,6 +283,11 @@ describe('PoolMonitor against the embedded server', () => {
       [{ captureStacks: true }, 'captureStacks'],
       [{ histogram: { significantDigits: 7 } }, 'histogram.significantDigits'],
       [{ histogram: { buckets: [] } }, 'histogram.buckets'],
+      [{ histogram: 3 }, 'histogram'],
+      [{ histogram: { highestTrackableValueMS: 0 } }, 'histogram.highestTrackableValueMS'],
+      [{ histogram: { highestTrackableValueMS: Infinity } }, 'histogram.highestTrackableValueMS'],
+      [{ histogram: { highestTrackableValueMS: '60000' } }, 'histogram.highestTrackableValueMS'],
+      [{ histogram: { autoResize: 'no' } }, 'histogram.autoResize'],
       [{ name: '' }, 'name'],
       [{ leakTreshold: 5 }, 'leakTreshold'],
     ];
@@ -222,6 +298,15 @@ describe('PoolMonitor against the embedded server', () => {
         JSON.stringify(options),
       );
     }
+    assert.throws(
+      () => PoolMonitor.attach(client, { histogram: { buckets: [] } } as any),
+      /expected one of significantDigits, highestTrackableValueMS, autoResize/,
+    );
+    const sized = PoolMonitor.attach(new MongoClient(srv().uri), {
+      histogram: { significantDigits: 2, highestTrackableValueMS: 5_000, autoResize: false },
+    });
+    assert.deepEqual(sized.options.histogram, { significantDigits: 2, highestTrackableValueMS: 5_000, autoResize: false });
+    sized.detach();
     const a = PoolMonitor.attach(client, { name: 'same' });
     assert.throws(() => PoolMonitor.attach(new MongoClient(srv().uri), { name: 'same' }), PoolMonitorError);
     const b = PoolMonitor.attach(new MongoClient(srv().uri));

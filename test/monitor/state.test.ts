@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServerPoolState } from '../../src/monitor/server-state.js';
+import { PendingStarts, ServerPoolState } from '../../src/monitor/server-state.js';
 import { LatencyRecorder } from '../../src/monitor/latency.js';
 import { PendingStacks, applicationFrames } from '../../src/monitor/stacks.js';
 import { createRandom } from '../../src/util/random.js';
@@ -113,6 +113,83 @@ describe('LatencyRecorder', () => {
     assert.deepEqual(new LatencyRecorder().summary(), { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 });
   });
 
+  test('percentiles never leave [min, max], even where HDR reports the top of a bucket', () => {
+    // Whole milliseconds, as the driver's durationMS: 99 ms sits in the HDR bucket [98 944, 99 007] µs.
+    const same = new LatencyRecorder();
+    for (let i = 0; i < 100; i++) same.recordMS(99);
+    assert.deepEqual(same.summary(), { count: 100, mean: 99, p50: 99, p95: 99, p99: 99, max: 99 });
+
+    const random = createRandom(3);
+    for (const digits of [1, 2, 3, 4, 5] as const) {
+      const r = new LatencyRecorder({ significantDigits: digits });
+      const values = Array.from({ length: 2000 }, () => 20 + Math.floor(random() * 80)); // 20 … 99 ms
+      for (const v of values) r.recordMS(v);
+      const s = r.summary();
+      const min = Math.min(...values);
+      assert.equal(s.max, Math.max(...values));
+      for (const p of [s.p50, s.p95, s.p99]) assert.ok(p >= min && p <= s.max, `${digits} digits: ${JSON.stringify(s)}`);
+      assert.ok(s.p50 <= s.p95 && s.p95 <= s.p99);
+    }
+  });
+
+  test('significantDigits sets the precision of the percentiles', () => {
+    const error = (digits: 1 | 3) => {
+      const r = new LatencyRecorder({ significantDigits: digits });
+      r.recordMS(1000);
+      r.recordMS(1234); // p50 is 1000 ms, reported as the top of its HDR bucket
+      return r.summary().p50 - 1000;
+    };
+    assert.ok(error(1) > 10, `1 digit: +${error(1)} ms`); // bucket [983.04, 1015.807] ms
+    assert.ok(error(3) > 0 && error(3) < 1, `3 digits: +${error(3)} ms`); // bucket [999.936, 1000.447] ms
+  });
+
+  test('a fixed-size histogram (autoResize: false) caps values at highestTrackableValueMS without throwing', () => {
+    const r = new LatencyRecorder({ highestTrackableValueMS: 10, autoResize: false });
+    for (let i = 0; i < 90; i++) r.recordMS(5);
+    for (let i = 0; i < 10; i++) r.recordMS(50); // above the range: HDR alone would throw inside the driver's dispatch
+    const s = r.summary();
+    assert.equal(s.count, 100);
+    assert.equal(s.max, 50, 'max stays exact');
+    assert.equal(s.mean, 9.5, 'mean stays exact');
+    assert.ok(s.p50 >= 5 && s.p50 <= 5.003, `p50 ${s.p50}`); // HDR bucket [5000, 5003] µs
+    assert.ok(s.p99 >= 10 && s.p99 <= 50, `p99 ${s.p99}: above the range, known only to be ≥ 10 ms`);
+    // Buckets: the capped values count only at or above the exact max (never in a bucket they may exceed).
+    const buckets = r.cumulativeBuckets([0.005, 0.01, 0.02, 0.05]);
+    assert.deepEqual(buckets.map((b) => b.count), [90, 90, 90, 100]);
+    assert.equal(r.sumSeconds, 0.95);
+
+    // The default grows on demand: a two-hour value is kept at full precision.
+    const growing = new LatencyRecorder({ highestTrackableValueMS: 10 });
+    growing.recordMS(7_200_000);
+    assert.deepEqual(growing.summary(), { count: 1, mean: 7_200_000, p50: 7_200_000, p95: 7_200_000, p99: 7_200_000, max: 7_200_000 });
+  });
+
+  test('cumulative buckets: a bound below the exact min counts 0, a bound at or above the exact max counts all', () => {
+    // 25.004 ms shares the HDR bucket [24 992, 25 007] µs with the 25 ms bound.
+    const r = new LatencyRecorder();
+    for (let i = 0; i < 10; i++) r.recordMS(25.004);
+    assert.deepEqual(r.cumulativeBuckets([0.025, 0.025004]).map((b) => b.count), [0, 10]);
+    const low = new LatencyRecorder();
+    for (let i = 0; i < 10; i++) low.recordMS(24.996);
+    assert.deepEqual(low.cumulativeBuckets([0.024995, 0.025]).map((b) => b.count), [0, 10]);
+  });
+
+  test('merge equals one recorder of every value', () => {
+    const random = createRandom(5);
+    const parts = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()];
+    const all = new LatencyRecorder();
+    for (let i = 0; i < 3000; i++) {
+      const v = Math.exp(random() * 6) / 10;
+      parts[i % 3].recordMS(v);
+      all.recordMS(v);
+    }
+    const merged = LatencyRecorder.merge(parts);
+    assert.deepEqual(merged.summary(), all.summary());
+    assert.equal(merged.sumSeconds, all.sumSeconds);
+    const bounds = [0.0001, 0.001, 0.01];
+    assert.deepEqual(merged.cumulativeBuckets(bounds), all.cumulativeBuckets(bounds));
+  });
+
   test('cumulative buckets agree with a brute-force count', () => {
     const r = new LatencyRecorder();
     const random = createRandom(11);
@@ -129,6 +206,36 @@ describe('LatencyRecorder', () => {
     assert.equal(r.count, 3000);
     // Each value is kept to the microsecond: the sum is exact to ±0.5 µs per value.
     assert.ok(Math.abs(r.sumSeconds - values.reduce((a, b) => a + b, 0) / 1000) <= 3000 * 0.5e-6);
+  });
+});
+
+describe('PendingStarts', () => {
+  test('finds the finished check-out by its wait time; the oldest is the longest wait', () => {
+    const q = new PendingStarts();
+    q.push(100.2);
+    q.push(100.7);
+    q.push(130.1);
+    assert.equal(q.oldest(), 100.2);
+    // Served first-in, first-out: the driver's floored clocks say it started at 100 (waited 35 ms at 135.3).
+    q.finish(135.3, 35, 2);
+    assert.deepEqual([q.size, q.oldest()], [2, 100.7]);
+    // Out of order: the newest fails first (e.g. its own timeout): the oldest keeps waiting.
+    q.finish(140.4, 10, 1);
+    assert.deepEqual([q.size, q.oldest()], [1, 100.7]);
+    // No wait time (or no match): the oldest goes.
+    q.finish(150, undefined, 0);
+    assert.deepEqual([q.size, q.oldest()], [0, undefined]);
+    q.finish(151, 1, 0); // an extra event: stays empty
+    assert.equal(q.size, 0);
+  });
+
+  test('never holds more entries than operations waiting, and compacts', () => {
+    const q = new PendingStarts();
+    for (let i = 0; i < 5000; i++) q.push(i);
+    for (let i = 0; i < 4990; i++) q.finish(i + 10, 10, 4999 - i);
+    assert.deepEqual([q.size, q.oldest()], [10, 4990]);
+    q.finish(10_000, 99_999, 3); // unmatched, and the exact waiting count says 3 are left
+    assert.deepEqual([q.size, q.oldest()], [3, 4997]);
   });
 });
 
