@@ -22,9 +22,10 @@ const opsPerSecond = (table: string, label: string) => {
 };
 
 test('poolkit bench on the embedded server with a load model prints a table per pool config', async () => {
-  // Capacity 4 × 2 ms: a pool of 2 is capped near 1000 ops/s, a pool of 8 reaches the server's 2000.
+  // Capacity 4 × 10 ms: a pool of 2 is capped near 200 ops/s, a pool of 8 reaches the server's 400.
+  // (10 ms, not less: the run must be bound by the service time, not by CPU on a busy machine.)
   const { code, stdout, stderr } = await runCli([
-    'bench', '--latency-ms', '2', '--max-concurrent-ops', '4', '--pools', '2,8/2', '--concurrency', '8', '--duration-ms', '400', '--warmup-ms', '150', '--documents', '50',
+    'bench', '--latency-ms', '10', '--max-concurrent-ops', '4', '--pools', '2,8/2', '--concurrency', '8', '--duration-ms', '400', '--warmup-ms', '150', '--documents', '50',
   ]);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^workload: findOne .*closed loop, 8 workers, 400 ms per config/m);
