@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { BSON, type Document } from 'bson';
 import { MessageFramer } from '../../src/server/wire/framer.js';
 import { encodeOpMsgRequest, readHeader } from '../../src/server/wire/codec.js';
-import { OpCode } from '../../src/server/wire/constants.js';
+import { MsgFlags, OpCode } from '../../src/server/wire/constants.js';
 
 /** A raw wire client for malformed-input and protocol tests: writes bytes, reads framed replies. */
 export class RawClient {
@@ -75,5 +75,77 @@ export class RawClient {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** One message seen by a TapProxy: its opcode and, for OP_COMPRESSED, the opcode it wraps. */
+export interface TappedMessage {
+  readonly opCode: number;
+  readonly originalOpCode: number | undefined;
+  readonly compressorId: number | undefined;
+  /** An uncompressed OP_MSG with the moreToCome flag (no reply expected). */
+  readonly moreToCome: boolean;
+}
+
+/**
+ * A TCP proxy in front of a server that frames both directions and records every message's opcode:
+ * what really went over the wire (compression, which opcode answered which), for tests.
+ */
+export class TapProxy {
+  readonly toServer: TappedMessage[] = [];
+  readonly toClient: TappedMessage[] = [];
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  port = 0;
+
+  private constructor(targetPort: number) {
+    this.#server = net.createServer((client) => {
+      const upstream = net.connect({ port: targetPort, host: '127.0.0.1' });
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => {
+          this.#sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      const tap = (into: TappedMessage[]) => {
+        const framer = new MessageFramer(64 * 1024 * 1024);
+        return (chunk: Buffer) => {
+          for (const frame of framer.push(chunk)) {
+            const { opCode } = readHeader(frame);
+            const compressed = opCode === OpCode.OP_COMPRESSED;
+            into.push({
+              opCode,
+              originalOpCode: compressed ? frame.readInt32LE(16) : undefined,
+              compressorId: compressed ? frame[24] : undefined,
+              moreToCome: opCode === OpCode.OP_MSG && (frame.readUInt32LE(16) & MsgFlags.moreToCome) !== 0,
+            });
+          }
+        };
+      };
+      client.on('data', tap(this.toServer));
+      upstream.on('data', tap(this.toClient));
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+
+  static async start(targetPort: number): Promise<TapProxy> {
+    const proxy = new TapProxy(targetPort);
+    proxy.#server.listen(0, '127.0.0.1');
+    await once(proxy.#server, 'listening');
+    proxy.port = (proxy.#server.address() as net.AddressInfo).port;
+    return proxy;
+  }
+
+  get uri(): string {
+    return `mongodb://127.0.0.1:${this.port}/`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -300,6 +300,9 @@ function crudSuite(label: string, m: Driver): void {
       assert.equal(await c.countDocuments({}, { skip: 1, limit: 2 }), 2);
       assert.deepEqual((await c.distinct('g')).sort(), ['a', 'b', 'c']);
       assert.deepEqual((await c.distinct('v', { g: { $in: ['a', 'b'] } })).sort(), [1, 2, 3]);
+      const emptyKey = await rejection(() => c.distinct(''));
+      assert.equal(emptyKey.code, 40352);
+      assert.match(emptyKey.message, /FieldPath cannot be constructed with empty string/);
       assert.equal((await c.deleteOne({ g: 'a' })).deletedCount, 1);
       assert.equal((await c.deleteMany({ g: { $ne: 'z' } })).deletedCount, 3);
       assert.equal(await c.estimatedDocumentCount(), 0);

@@ -2,15 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { drivers, rejection, startDataServer, useDataServer, type Driver } from './data-fixture.js';
 
-/** Polls `check` until it holds (cursor reaping has no event to await). */
-async function eventually(check: () => boolean, timeoutMS = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function cursorSuite(label: string, m: Driver): void {
   describe(`cursors through the real driver (${label})`, () => {
     const fx = useDataServer(m, {}, { monitorCommands: true });
@@ -160,17 +151,27 @@ function cursorSuite(label: string, m: Driver): void {
     });
 
     describe('idle timeout', () => {
-      const idle = useDataServer(m, { cursorTimeoutMS: 100 });
+      const idle = useDataServer(m, { cursorTimeoutMS: 60_000 });
 
-      test('idle cursors time out after cursorTimeoutMS', async () => {
+      test('a cursor idle for cursorTimeoutMS is reaped; noCursorTimeout cursors are not', async () => {
         const c = idle.freshDb().collection<any>('docs');
         await c.insertMany(Array.from({ length: 10 }, (_, i) => ({ i })));
-        const cursor = c.find({}, { batchSize: 2 });
-        await cursor.next();
-        assert.equal(idle.server().core.cursors.size, 1);
-        await eventually(() => idle.server().core.cursors.size === 0);
-        const err = await rejection(() => cursor.toArray());
+        const cursors = idle.server().core.cursors;
+        const expiring = c.find({}, { batchSize: 2 });
+        const pinned = c.find({}, { batchSize: 2, noCursorTimeout: true });
+        await expiring.next();
+        await pinned.next();
+        assert.equal(cursors.size, 2);
+        const timedOutBefore = cursors.totalTimedOut;
+        // The reaper's clock, moved past the timeout (the timer calls the same reap with Date.now()).
+        assert.equal(cursors.reap(Date.now() + 59_000), 0, 'not idle long enough yet');
+        assert.equal(cursors.reap(Date.now() + 60_000), 1);
+        assert.equal(cursors.totalTimedOut, timedOutBefore + 1);
+        const err = await rejection(() => expiring.toArray());
         assert.equal(err.code, 43);
+        assert.equal((await pinned.toArray()).length, 9, 'the noCursorTimeout cursor still works');
+        const status = await idle.client().db('admin').command({ serverStatus: 1 });
+        assert.equal(Number(status.metrics.cursor.timedOut), cursors.totalTimedOut);
       });
     });
   });

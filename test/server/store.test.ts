@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'bson';
 import {
@@ -134,6 +134,39 @@ describe('update engine', () => {
   });
 });
 
+describe('update growth bound', () => {
+  test('no update grows a document by more than its growth bound; array-wide and index paths have none', () => {
+    const before: Document = { _id: 1, i: new Int32(2147483647), d: new Double(1), s: 'x', arr: [1, 2], sub: { a: 1 }, list: ['a'] };
+    const updates: Document[] = [
+      { $set: { 'new.deep.path': 'value', s: 'a much longer string than before' } },
+      { $inc: { i: new Int32(1), missing: Decimal128.fromString('1.5') }, $mul: { other: Long.fromNumber(3) } },
+      { $push: { arr: { $each: [{ k: 'v' }, 'str', Long.fromNumber(9)] }, fresh: 1 } },
+      { $addToSet: { list: { $each: ['b', 'c', 'a'] } }, $currentDate: { when: true, ts: { $type: 'timestamp' } } },
+      { $rename: { s: 'renamed.into.somewhere' }, $min: { newMin: 'abc' }, $max: { d: new Double(5) } },
+      { $bit: { flags: { or: new Int32(5) } }, $unset: { sub: '' }, $setOnInsert: { ignored: 'x'.repeat(100) } },
+      { $set: { 'sub.$': 5 } },
+    ];
+    for (const u of updates) {
+      const compiled = compileUpdate(u);
+      assert.ok(compiled.kind === 'operators');
+      assert.ok(Number.isFinite(compiled.growthBound), JSON.stringify(u));
+      const positional = u.$set?.['sub.$'] !== undefined ? () => 0 : undefined;
+      let after: Document;
+      try {
+        after = applyUpdate(compiled, before, { isUpsertInsert: false, positional }, compileArrayFilters(undefined, compiled));
+      } catch {
+        continue; // not applicable to this document
+      }
+      const growth = BSON.calculateObjectSize(after) - BSON.calculateObjectSize(before);
+      assert.ok(growth <= compiled.growthBound, `${JSON.stringify(u)} grew ${growth} > ${compiled.growthBound}`);
+    }
+    for (const u of [{ $set: { 'arr.$[]': 1 } }, { $set: { 'arr.$[e]': 1 } }, { $set: { 'arr.100': 1 } }, { $inc: { 'arr.5': 1 } }]) {
+      const compiled = compileUpdate(u);
+      assert.equal(compiled.kind === 'operators' && compiled.growthBound, Infinity, JSON.stringify(u));
+    }
+  });
+});
+
 describe('store and cursors', () => {
   test('_id lookups do not scan; other filters do', () => {
     const store = new Store();
@@ -183,6 +216,36 @@ describe('store and cursors', () => {
     cursors.close();
     assert.equal(cursors.size, 0);
     assert.throws(() => new CursorManager({ maxCursors: -1, idleTimeoutMS: 1 }), /maxCursors/);
+  });
+});
+
+describe('cursor idle timeout', () => {
+  test('the reaper timer closes cursors idle for idleTimeoutMS by the injected clock; use keeps one alive', () => {
+    mock.timers.enable({ apis: ['setInterval'] });
+    let now = 1_000_000;
+    const cursors = new CursorManager({ maxCursors: 10, idleTimeoutMS: 1000, now: () => now });
+    try {
+      const docs = Array.from({ length: 6 }, (_, i) => ({ i }));
+      const idle = cursors.firstBatch({ ns: 'db.c', docs, batchSize: 1 }).cursor.id.toBigInt();
+      const used = cursors.firstBatch({ ns: 'db.c', docs, batchSize: 1 }).cursor.id.toBigInt();
+      const pinned = cursors.firstBatch({ ns: 'db.c', docs, batchSize: 1, noCursorTimeout: true }).cursor.id.toBigInt();
+      now += 600;
+      mock.timers.tick(250); // the reaper runs every idleTimeoutMS / 4
+      assert.equal(cursors.size, 3);
+      cursors.getMore(used, 'db.c', 1); // last used at +600
+      now += 500; // +1100: `idle` has been idle 1100 ms, `used` 500 ms
+      mock.timers.tick(250);
+      assert.equal(cursors.size, 2);
+      assert.equal(codeOf(() => cursors.getMore(idle, 'db.c', 1)), 43);
+      now += 600;
+      mock.timers.tick(250);
+      assert.equal(codeOf(() => cursors.getMore(used, 'db.c', 1)), 43);
+      assert.equal(cursors.getMore(pinned, 'db.c', 1).cursor.nextBatch.length, 1, 'noCursorTimeout cursors never time out');
+      assert.equal(cursors.totalTimedOut, 2);
+    } finally {
+      cursors.close();
+      mock.timers.reset();
+    }
   });
 });
 

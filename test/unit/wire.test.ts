@@ -7,7 +7,7 @@ import {
 } from '../../src/server/wire/codec.js';
 import { MessageFramer, FrameError } from '../../src/server/wire/framer.js';
 import { crc32c } from '../../src/server/wire/crc32c.js';
-import { OpCode, MsgFlags } from '../../src/server/wire/constants.js';
+import { CompressorId, OpCode, MsgFlags } from '../../src/server/wire/constants.js';
 import { createRandom } from '../../src/util/random.js';
 
 const ping = BSON.serialize({ ping: 1, $db: 'admin' });
@@ -112,6 +112,36 @@ describe('wire codec', () => {
     bomb.writeInt32LE(100, 20);
     bomb[24] = 2;
     assert.throws(() => decodeMessage(bomb), WireError);
+  });
+
+  test('a decode error tells how to answer: the original opcode, and no answer at all for moreToCome', () => {
+    const errorOf = (frame: Buffer): WireError => {
+      try {
+        decodeMessage(frame);
+      } catch (err) {
+        assert.ok(err instanceof WireError);
+        return err;
+      }
+      throw new Error('expected a WireError');
+    };
+    const badKind = (flags: number) => {
+      const frame = encodeOpMsgRequest(3, ping, { flags });
+      frame[20] = 9;
+      return frame;
+    };
+    assert.deepEqual([errorOf(badKind(0)).opCode, errorOf(badKind(0)).moreToCome], [OpCode.OP_MSG, false]);
+    assert.deepEqual([errorOf(badKind(MsgFlags.moreToCome)).opCode, errorOf(badKind(MsgFlags.moreToCome)).moreToCome], [OpCode.OP_MSG, true]);
+    // Inside OP_COMPRESSED: the wrapped opcode and the wrapped flags count.
+    const compressedMsg = errorOf(encodeCompressed(badKind(MsgFlags.moreToCome), CompressorId.zlib));
+    assert.deepEqual([compressedMsg.opCode, compressedMsg.moreToCome, compressedMsg.requestId], [OpCode.OP_MSG, true, 3]);
+    const query = encodeOpQueryRequest(4, 'admin.$cmd', ping);
+    query.writeInt32LE(999, query.length - ping.length);
+    const compressedQuery = errorOf(encodeCompressed(query, CompressorId.zlib));
+    assert.deepEqual([compressedQuery.opCode, compressedQuery.moreToCome, compressedQuery.requestId], [OpCode.OP_QUERY, false, 4]);
+    // A payload that does not inflate: the wrapped opcode is still known, its flags are not.
+    const garbled = encodeCompressed(encodeOpQueryRequest(5, 'admin.$cmd', ping), CompressorId.zlib);
+    garbled.fill(0xff, 25);
+    assert.equal(errorOf(garbled).opCode, OpCode.OP_QUERY);
   });
 
   test('encodeOpMsg reply: one kind-0 section, flags 0', () => {

@@ -33,6 +33,7 @@ function aggregate(ctx: CommandContext): Document {
     pipeline: pipeline as Document[],
     variables: letVariables(body, 'aggregate'),
     host: server.address,
+    allowDiskUse: getBool(body, 'aggregate', 'allowDiskUse'),
   });
   return server.cursors.firstBatch({ ns, docs, lsidKey: ctx.lsidKey, batchSize });
 }

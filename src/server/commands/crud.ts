@@ -9,6 +9,7 @@ import {
   compileUpdate,
   firstRecord,
   keyOf,
+  knownSizeBound,
   MAX_BSON_OBJECT_SIZE,
   positionalIndex,
   prepareForInsert,
@@ -58,13 +59,50 @@ function writeError(index: number, err: unknown): Document {
   return out;
 }
 
-/** Documents over 16 MiB are only possible in requests over 16 MiB: only then are sizes computed. */
-function checkDocumentSize(doc: Document, checkSizes: boolean, what: string): void {
-  if (!checkSizes) return;
+/** BSON bytes of a generated `_id` element (type, "_id\0", 12-byte ObjectId). */
+const GENERATED_ID_BYTES = 17;
+
+/**
+ * An inserted document is part of the request, so it can only exceed 16 MiB when the request does:
+ * only then are sizes computed (and refused over 16 MiB, BSONObjectTooLarge). Otherwise the request
+ * size is a free upper bound, kept with the record so that later updates can often skip sizing too.
+ */
+function insertSizeBound(requestSize: number): number | undefined {
+  return requestSize + GENERATED_ID_BYTES <= MAX_BSON_OBJECT_SIZE ? requestSize + GENERATED_ID_BYTES : undefined;
+}
+
+function insertedSize(doc: Document): number {
   const size = calculateObjectSize(doc);
   if (size > MAX_BSON_OBJECT_SIZE) {
-    throw CommandError.of('BSONObjectTooLarge', `${what} too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`);
+    throw CommandError.of('BSONObjectTooLarge', `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`);
   }
+  return size;
+}
+
+/**
+ * The size of an updated document, refused over 16 MiB as mongod 7.0 refuses it (17419; mongod 8
+ * reports 10334 with the same message). Computed only when the previous size (or a bound on it)
+ * plus the update's growth bound cannot rule it out; the result is kept with the new record.
+ */
+function updatedSize(update: CompiledUpdate, previous: StoredRecord, next: Document): { size?: number; sizeBound?: number } {
+  if (update.kind === 'operators' && update.growthBound !== Infinity) {
+    const before = knownSizeBound(previous);
+    if (before !== undefined && before + update.growthBound <= MAX_BSON_OBJECT_SIZE) return { sizeBound: before + update.growthBound };
+  }
+  const size = calculateObjectSize(next);
+  if (size > MAX_BSON_OBJECT_SIZE) {
+    throw new CommandError(17419, `Resulting document after update is larger than ${MAX_BSON_OBJECT_SIZE}`, { codeName: 'Location17419' });
+  }
+  return { size };
+}
+
+/** An upserted document is always measured (upserts are rare); mongod: 17420. */
+function upsertSize(doc: Document): number {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_OBJECT_SIZE) {
+    throw new CommandError(17420, `Document to upsert is larger than ${MAX_BSON_OBJECT_SIZE}`, { codeName: 'Location17420' });
+  }
+  return size;
 }
 
 function insert(ctx: CommandContext): Document {
@@ -74,14 +112,14 @@ function insert(ctx: CommandContext): Document {
   const ordered = getBool(body, 'insert', 'ordered') ?? true;
   const bypassValidation = getBool(body, 'insert', 'bypassDocumentValidation') ?? false;
   const { collection } = server.store.ensureCollection(db, name);
-  const checkSizes = ctx.requestSize > MAX_BSON_OBJECT_SIZE;
+  const sizeBound = insertSizeBound(ctx.requestSize);
+  const options = { bypassValidation, sizeBound };
   let n = 0;
   let writeErrors: Document[] | undefined;
   for (let i = 0; i < documents.length; i++) {
     try {
-      const doc = statementDoc(documents[i], 'insert.documents');
-      checkDocumentSize(doc, checkSizes, 'object to insert');
-      collection.insert(prepareForInsert(doc), { bypassValidation });
+      const doc = prepareForInsert(statementDoc(documents[i], 'insert.documents'));
+      collection.insert(doc, sizeBound === undefined ? { bypassValidation, size: insertedSize(doc) } : options);
       n++;
     } catch (err) {
       (writeErrors ??= []).push(writeError(i, err));
@@ -99,7 +137,6 @@ export interface UpdateStatement {
   readonly upsert: boolean;
   readonly mingo: MingoContext;
   readonly bypassValidation: boolean;
-  readonly checkSizes: boolean;
 }
 
 export interface UpdateOutcome {
@@ -124,8 +161,8 @@ export function executeUpdate(store: Store, db: string, name: string, stmt: Upda
   if (records.length === 0) {
     if (!stmt.upsert) return { n: 0, nModified: 0 };
     const doc = prepareForInsert(upsertDocument(update, stmt.filter, { mingo: stmt.mingo }, filters));
-    checkDocumentSize(doc, stmt.checkSizes, 'Document to upsert is larger than 16777216 bytes: object');
-    store.ensureCollection(db, name).collection.insert(doc, { bypassValidation: stmt.bypassValidation });
+    const size = upsertSize(doc);
+    store.ensureCollection(db, name).collection.insert(doc, { bypassValidation: stmt.bypassValidation, size });
     return { n: 1, nModified: 0, upsertedId: doc._id };
   }
   let nModified = 0;
@@ -133,8 +170,8 @@ export function executeUpdate(store: Store, db: string, name: string, stmt: Upda
     const positional = update.kind === 'operators' && update.usesPositional ? positionalFor(record, matcher.plainFilter) : undefined;
     const next = applyUpdate(update, record.doc, { isUpsertInsert: false, positional, mingo: stmt.mingo }, filters);
     if (typedEquals(next, record.doc)) continue;
-    checkDocumentSize(next, stmt.checkSizes, 'Resulting document after update is larger than 16777216: object');
-    collection!.replace(record, next, { bypassValidation: stmt.bypassValidation });
+    const sizes = updatedSize(update, record, next);
+    collection!.replace(record, next, { bypassValidation: stmt.bypassValidation, size: sizes.size, sizeBound: sizes.sizeBound });
     nModified++;
   }
   return { n: records.length, nModified };
@@ -147,7 +184,6 @@ function update(ctx: CommandContext): Document {
   const ordered = getBool(body, 'update', 'ordered') ?? true;
   const bypassValidation = getBool(body, 'update', 'bypassDocumentValidation') ?? false;
   const variables = letVariables(body, 'update');
-  const checkSizes = ctx.requestSize > MAX_BSON_OBJECT_SIZE;
   let n = 0;
   let nModified = 0;
   let upserted: Document[] | undefined;
@@ -167,7 +203,6 @@ function update(ctx: CommandContext): Document {
         upsert: getBool(stmt, 'update.updates', 'upsert') ?? false,
         mingo: { variables: constants || variables ? { ...variables, ...constants } : undefined },
         bypassValidation,
-        checkSizes,
       });
       n += outcome.n;
       nModified += outcome.nModified;
@@ -244,21 +279,20 @@ function findAndModify(ctx: CommandContext): Document {
 
   const update = compileUpdate(body.update);
   const filters = compileArrayFilters(arrayFilters, update, mingo);
-  const checkSizes = ctx.requestSize > MAX_BSON_OBJECT_SIZE;
   if (record) {
     const positional = update.kind === 'operators' && update.usesPositional ? positionalFor(record, matcher.plainFilter) : undefined;
     const next = applyUpdate(update, record.doc, { isUpsertInsert: false, positional, mingo }, filters);
     let stored: StoredRecord = record;
     if (!typedEquals(next, record.doc)) {
-      checkDocumentSize(next, checkSizes, 'Resulting document after update is larger than 16777216: object');
-      stored = collection!.replace(record, next, { bypassValidation });
+      const sizes = updatedSize(update, record, next);
+      stored = collection!.replace(record, next, { bypassValidation, size: sizes.size, sizeBound: sizes.sizeBound });
     }
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(returnNew ? stored : record), ok: 1 };
   }
   if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
   const doc = prepareForInsert(upsertDocument(update, query, { mingo }, filters));
-  checkDocumentSize(doc, checkSizes, 'Document to upsert is larger than 16777216 bytes: object');
-  const inserted = server.store.ensureCollection(db, name).collection.insert(doc, { bypassValidation });
+  const size = upsertSize(doc);
+  const inserted = server.store.ensureCollection(db, name).collection.insert(doc, { bypassValidation, size });
   return {
     lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
     value: returnNew ? project(inserted) : null,
@@ -288,7 +322,9 @@ function distinct(ctx: CommandContext): Document {
   const name = getCollectionName(body, 'distinct');
   const key = getString(body, 'distinct', 'key');
   if (key === undefined) throw missingField('distinct', 'key');
-  if (key.length === 0) throw CommandError.of('BadValue', "FieldPath cannot be constructed with empty string");
+  // mongod parses the key as a FieldPath: 40352 (as FerretDB and mongod's field_path.cpp report it).
+  if (key.length === 0) throw new CommandError(40352, 'FieldPath cannot be constructed with empty string', { codeName: 'Location40352' });
+  if (key.endsWith('.')) throw new CommandError(40353, "FieldPath must not end with a '.'.", { codeName: 'Location40353' });
   const query = getDoc(body, 'distinct', 'query');
   const collection: Collection | undefined = server.store.collection(db, name);
   const seen = new Set<string>();

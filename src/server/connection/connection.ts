@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { BSON, type Document } from 'bson';
 import type { ServerCore } from '../core.js';
 import type { CommandRegistry } from '../commands/registry.js';
-import { ConnectionState } from './state.js';
+import { ConnectionState, type ConnectionFlow } from './state.js';
 import { MessageFramer } from '../wire/framer.js';
 import { decodeMessage, encodeOpMsg, encodeOpReply, encodeCompressed, WireError, type OpMsgRequest, type OpQueryRequest, type Request } from '../wire/codec.js';
 import { MAX_COMMAND_SIZE, OpCode, UNCOMPRESSIBLE_COMMANDS } from '../wire/constants.js';
@@ -13,9 +13,17 @@ import { PreEncodedReply } from '../commands/types.js';
 
 export interface ConnectionOptions {
   maxMessageSize: number;
-  /** Stop reading a socket while this many reply bytes wait to be written (slow reader backpressure). */
+  /**
+   * Slow reader backpressure: while more than this many reply bytes wait to be taken by the
+   * socket, no further request is executed and the socket is not read.
+   */
   maxPendingWriteBytes: number;
+  /** Requests read ahead of execution; the socket is not read while this many wait (default 256). */
+  maxQueuedRequests?: number;
 }
+
+/** Clients pipeline only with moreToCome; a deeper read-ahead only holds memory. */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
 
 /** Commands OP_QUERY may still carry (everything else must use OP_MSG, as on mongod 5.1+). */
 const OP_QUERY_COMMANDS = new Set(['hello', 'isMaster', 'ismaster', 'saslStart', 'saslContinue', 'buildInfo', 'buildinfo', 'authenticate', 'getnonce', 'ping']);
@@ -26,6 +34,12 @@ const DESERIALIZE_OPTIONS = { promoteValues: false, validation: { utf8: false as
  * One client socket: read → frame → decode → dispatch → encode → write, one request at a time
  * (clients never pipeline except with moreToCome, and order must be kept). Never throws into the
  * event loop: malformed input gets an error reply or a closed socket; other clients are unaffected.
+ *
+ * Flow control bounds what one connection can make the server hold: requests already read wait in
+ * a queue of at most `maxQueuedRequests` requests and `maxPendingWriteBytes` bytes, and once more
+ * than `maxPendingWriteBytes` of replies wait for the socket, the next request is not executed
+ * until the socket drains. In both cases the socket is not read meanwhile, so a client that sends
+ * but never reads stalls itself (its kernel buffers fill) and nothing else.
  */
 export class Connection {
   readonly state: ConnectionState;
@@ -33,32 +47,59 @@ export class Connection {
   readonly #server: ServerCore;
   readonly #registry: CommandRegistry;
   readonly #options: ConnectionOptions;
+  readonly #maxQueuedRequests: number;
   readonly #framer: MessageFramer;
   readonly #queue: Buffer[] = [];
   #queuedBytes = 0;
   #processing = false;
-  #pausedForBackpressure = false;
+  #readingPaused = false;
+  #waitingForDrain = false;
 
   constructor(id: number, socket: Socket, server: ServerCore, registry: CommandRegistry, options: ConnectionOptions) {
     this.#socket = socket;
     this.#server = server;
     this.#registry = registry;
     this.#options = options;
+    this.#maxQueuedRequests = options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
     this.#framer = new MessageFramer(options.maxMessageSize);
     const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
     const local = `${socket.localAddress ?? 'unknown'}:${socket.localPort ?? 0}`;
     this.state = new ConnectionState(id, remote, local);
     this.state.destroy = () => socket.destroy();
+    this.state.flow = this.#flowView();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#maybeResume());
+    socket.on('drain', () => this.#onDrain());
     socket.on('error', () => {
       /* reset by peer etc.: 'close' follows */
     });
     socket.on('close', () => {
       this.state.closed = true;
       this.#queue.length = 0;
+      this.#queuedBytes = 0;
     });
+  }
+
+  #flowView(): ConnectionFlow {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get queuedRequests() {
+        return self.#queue.length;
+      },
+      get queuedBytes() {
+        return self.#queuedBytes;
+      },
+      get pendingWriteBytes() {
+        return self.#socket.writableLength;
+      },
+      get waitingForDrain() {
+        return self.#waitingForDrain;
+      },
+      get readingPaused() {
+        return self.#readingPaused;
+      },
+    };
   }
 
   #onData(chunk: Buffer): void {
@@ -77,21 +118,61 @@ export class Connection {
       this.#queue.push(m);
       this.#queuedBytes += m.length;
     }
-    if (this.#queuedBytes > this.#options.maxPendingWriteBytes) this.#pause();
-    if (!this.#processing) void this.#processQueue();
+    this.#updateReading();
+    if (!this.#processing && !this.#waitingForDrain) void this.#processQueue();
+  }
+
+  /** Replies are backed up: more than the cap waits, and the socket will say when it drained. */
+  #writesBackedUp(): boolean {
+    // writableNeedDrain: a 'drain' event is coming (a write returned false). Below the stream's
+    // highWaterMark no 'drain' is emitted, and a backlog that small is no reason to wait.
+    return this.#socket.writableLength > this.#options.maxPendingWriteBytes && this.#socket.writableNeedDrain;
   }
 
   async #processQueue(): Promise<void> {
     this.#processing = true;
     try {
       while (this.#queue.length > 0 && !this.state.closed) {
+        if (this.#writesBackedUp()) {
+          // Stop executing (and reading) until the client takes its replies; 'drain' resumes.
+          this.#waitingForDrain = true;
+          this.state.emit('backpressure');
+          break;
+        }
         const message = this.#queue.shift()!;
         this.#queuedBytes -= message.length;
         await this.#handle(message);
       }
     } finally {
       this.#processing = false;
-      this.#maybeResume();
+      this.#updateReading();
+    }
+  }
+
+  #onDrain(): void {
+    if (this.#waitingForDrain) {
+      this.#waitingForDrain = false;
+      this.state.emit('drain');
+      if (!this.#processing) void this.#processQueue();
+    }
+    this.#updateReading();
+  }
+
+  /** Reads the socket only while there is room: no backed-up replies, a short queue. */
+  #updateReading(): void {
+    const full =
+      this.#waitingForDrain ||
+      this.#queue.length >= this.#maxQueuedRequests ||
+      this.#queuedBytes > this.#options.maxPendingWriteBytes ||
+      this.#writesBackedUp();
+    if (full && !this.#readingPaused) {
+      this.#readingPaused = true;
+      this.#socket.pause();
+      this.state.emit('pause');
+    } else if (!full && this.#readingPaused && !this.state.closed) {
+      this.#readingPaused = false;
+      this.#socket.resume();
+      this.state.emit('resume');
     }
   }
 
@@ -103,10 +184,17 @@ export class Connection {
       request = decodeMessage(message, this.#options.maxMessageSize);
     } catch (err) {
       const wireErr = err as WireError;
+      if (wireErr.moreToCome) {
+        // The client reads no reply to a moreToCome request, errors included (mongod drops them
+        // too); a reply it does not expect would be taken as the answer to its next request.
+        server.log.add('dropped a malformed moreToCome request', { remote: this.state.remoteAddress, error: wireErr.message });
+        return;
+      }
       const requestId = wireErr.requestId ?? 0;
-      const reply = errorReply(new CommandError(wireErr.code ?? ErrorCodes.ProtocolError, `malformed message: ${wireErr.message}`));
-      const opCode = message.length >= 16 ? message.readInt32LE(12) : 0;
-      this.#write(opCode === OpCode.OP_QUERY ? encodeOpReply(nextResponseId(), requestId, BSON.serialize(reply)) : encodeOpMsg(nextResponseId(), requestId, BSON.serialize(reply)));
+      const reply = BSON.serialize(errorReply(new CommandError(wireErr.code ?? ErrorCodes.ProtocolError, `malformed message: ${wireErr.message}`)));
+      // Answer in the format the client reads for this request (an OP_COMPRESSED OP_QUERY too).
+      const opCode = wireErr.opCode ?? (message.length >= 16 ? message.readInt32LE(12) : 0);
+      this.#write(opCode === OpCode.OP_QUERY ? encodeOpReply(nextResponseId(), requestId, reply) : encodeOpMsg(nextResponseId(), requestId, reply));
       return;
     }
     if (request.opCode === OpCode.OP_MSG) await this.#handleMsg(request);
@@ -171,25 +259,6 @@ export class Connection {
     if (this.state.closed || this.#socket.destroyed) return;
     this.#server.stats.network.bytesOut += frame.length;
     this.#socket.write(frame);
-    if (this.#socket.writableLength > this.#options.maxPendingWriteBytes) this.#pause();
-  }
-
-  #pause(): void {
-    if (!this.#pausedForBackpressure) {
-      this.#pausedForBackpressure = true;
-      this.#socket.pause();
-    }
-  }
-
-  #maybeResume(): void {
-    if (
-      this.#pausedForBackpressure &&
-      this.#socket.writableLength <= this.#options.maxPendingWriteBytes &&
-      this.#queuedBytes <= this.#options.maxPendingWriteBytes
-    ) {
-      this.#pausedForBackpressure = false;
-      this.#socket.resume();
-    }
   }
 }
 

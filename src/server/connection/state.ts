@@ -1,7 +1,27 @@
+import { EventEmitter } from 'node:events';
 import type { Document } from 'bson';
 
-/** Per-connection state the command layer may read or change (handshake, auth, compression). */
-export class ConnectionState {
+/** Flow control of a connection's socket, read live (diagnostics and tests). */
+export interface ConnectionFlow {
+  /** Requests read from the socket and waiting to run. */
+  readonly queuedRequests: number;
+  readonly queuedBytes: number;
+  /** Reply bytes written but not yet taken by the socket. */
+  readonly pendingWriteBytes: number;
+  /** No request runs until the socket drains (replies backed up past maxPendingWriteBytes). */
+  readonly waitingForDrain: boolean;
+  /** The socket is not being read. */
+  readonly readingPaused: boolean;
+}
+
+const NO_FLOW: ConnectionFlow = Object.freeze({ queuedRequests: 0, queuedBytes: 0, pendingWriteBytes: 0, waitingForDrain: false, readingPaused: false });
+
+/**
+ * Per-connection state the command layer may read or change (handshake, auth, compression).
+ * Flow-control events: 'backpressure' when execution stops because replies are backed up and
+ * 'drain' when it resumes; 'pause' and 'resume' when the socket stops and starts being read.
+ */
+export class ConnectionState extends EventEmitter<{ backpressure: []; drain: []; pause: []; resume: [] }> {
   readonly id: number;
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -23,8 +43,11 @@ export class ConnectionState {
   lastCommand: string | undefined;
   /** Closes the socket at once without a reply (closeConnection fail point, shutdown). */
   destroy: () => void = () => {};
+  /** Socket flow control (set by the Connection; all zero for internal connections). */
+  flow: ConnectionFlow = NO_FLOW;
 
   constructor(id: number, remoteAddress: string, localAddress: string) {
+    super();
     this.id = id;
     this.remoteAddress = remoteAddress;
     this.localAddress = localAddress;

@@ -20,6 +20,8 @@ export interface StoredRecord {
   readonly plain: Document;
   /** BSON size in bytes; -1 until computed. */
   size: number;
+  /** An upper bound on the BSON size known without computing it (from the request, or a previous size plus an update's growth). */
+  readonly maxSize?: number;
   /** Encoded BSON, cached by the find fast path for small documents. */
   bytes?: Uint8Array;
 }
@@ -27,6 +29,11 @@ export interface StoredRecord {
 export function recordSize(record: StoredRecord): number {
   if (record.size < 0) record.size = calculateObjectSize(record.doc);
   return record.size;
+}
+
+/** The record's size if known, else an upper bound if known (nothing is computed). */
+export function knownSizeBound(record: StoredRecord): number | undefined {
+  return record.size >= 0 ? record.size : record.maxSize;
 }
 
 /** The store-wide byte budget behind `maxMemoryBytes`. */
@@ -62,6 +69,10 @@ export class MemoryBudget {
 export interface WriteOptions {
   /** `bypassDocumentValidation` of the command. */
   readonly bypassValidation?: boolean;
+  /** The document's exact BSON size, when the caller computed it (saves computing it again). */
+  readonly size?: number;
+  /** An upper bound on the document's BSON size, when the caller knows one for free. */
+  readonly sizeBound?: number;
 }
 
 function validateId(id: unknown): void {
@@ -203,11 +214,11 @@ export class Collection {
     const key = keyOf(doc._id);
     if (this.records.has(key)) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
     const plain = mirrorForStorage(doc) as Document;
-    const record: StoredRecord = { key, doc, plain, size: -1 };
+    const record: StoredRecord = { key, doc, plain, size: options.size ?? -1, maxSize: options.sizeBound };
     const keys = this.#uniqueKeys(doc, plain, key);
     this.#checkValidator(record, undefined, options);
     if (this.#memory.tracking || this.capped) {
-      record.size = calculateObjectSize(doc);
+      if (record.size < 0) record.size = calculateObjectSize(doc);
       if (this.#memory.tracking) {
         this.#memory.reserve(record.size);
         this.#trackedBytes += record.size;
@@ -222,11 +233,11 @@ export class Collection {
   /** Stores a new version of a document (same `_id`). Throws without changing anything on failure. */
   replace(previous: StoredRecord, doc: Document, options: WriteOptions = {}): StoredRecord {
     const plain = mirrorForStorage(doc) as Document;
-    const record: StoredRecord = { key: previous.key, doc, plain, size: -1 };
+    const record: StoredRecord = { key: previous.key, doc, plain, size: options.size ?? -1, maxSize: options.sizeBound };
     const keys = this.#uniqueKeys(doc, plain, previous.key);
     this.#checkValidator(record, previous, options);
     if (this.#memory.tracking) {
-      record.size = calculateObjectSize(doc);
+      if (record.size < 0) record.size = calculateObjectSize(doc);
       const delta = record.size - recordSize(previous);
       if (delta > 0) this.#memory.reserve(delta);
       else this.#memory.release(-delta);

@@ -53,6 +53,8 @@ export interface CursorSource {
 export interface CursorManagerOptions {
   maxCursors: number;
   idleTimeoutMS: number;
+  /** Clock for idle times (tests inject one; default Date.now). */
+  now?: () => number;
 }
 
 function takeBatch(docs: Document[], start: number, count: number): Document[] {
@@ -73,6 +75,7 @@ export class CursorManager {
   readonly maxCursors: number;
   readonly idleTimeoutMS: number;
   readonly #cursors = new Map<bigint, OpenCursor>();
+  readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   /** Total opened since start (serverStatus.metrics.cursor-like). */
   totalOpened = 0;
@@ -85,6 +88,7 @@ export class CursorManager {
     if (!(options.idleTimeoutMS > 0)) throw new RangeError(`idleTimeoutMS must be a positive number, got ${String(options.idleTimeoutMS)}`);
     this.maxCursors = options.maxCursors;
     this.idleTimeoutMS = options.idleTimeoutMS;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Number of open cursors. */
@@ -122,7 +126,7 @@ export class CursorManager {
         position: batch.length,
         lsidKey: source.lsidKey,
         noTimeout: source.noCursorTimeout === true,
-        lastUsed: Date.now(),
+        lastUsed: this.#now(),
       });
       this.totalOpened++;
       this.#startTimer();
@@ -139,7 +143,7 @@ export class CursorManager {
     }
     const batch = takeBatch(cursor.docs, cursor.position, batchSize === undefined || batchSize <= 0 ? Infinity : batchSize);
     cursor.position += batch.length;
-    cursor.lastUsed = Date.now();
+    cursor.lastUsed = this.#now();
     let id = cursor.id;
     if (cursor.position >= cursor.docs.length) {
       this.#cursors.delete(key);
@@ -197,8 +201,8 @@ export class CursorManager {
     return this.#killWhere(() => true);
   }
 
-  /** Reaps idle cursors now (the timer calls this). */
-  reap(now = Date.now()): number {
+  /** Reaps cursors idle for idleTimeoutMS at `now` (the timer calls this with the clock's time). */
+  reap(now = this.#now()): number {
     const n = this.#killWhere((c) => !c.noTimeout && now - c.lastUsed >= this.idleTimeoutMS);
     this.totalTimedOut += n;
     return n;

@@ -1,6 +1,7 @@
 /** The in-memory store of the embedded server: databases, collections, indexes, cursors. */
 export { Store, Database, SYSTEM_DATABASES, validateCollectionName, validateDatabaseName, type StoreOptions } from './store.js';
-export { Collection, MemoryBudget, MAX_BSON_OBJECT_SIZE, prepareForInsert, recordSize, type StoredRecord, type WriteOptions } from './collection.js';
+export { Collection, MemoryBudget, MAX_BSON_OBJECT_SIZE, prepareForInsert, recordSize, knownSizeBound, type StoredRecord, type WriteOptions } from './collection.js';
+export { LIMITS, MAX_EXPRESSION_ARRAY, MAX_EXPRESSION_STRING, GUARDED_CONTEXT } from './guard.js';
 export { Index, ID_INDEX_SPEC, duplicateKeyError } from './indexes.js';
 export { CursorManager, DEFAULT_FIRST_BATCH, MAX_BATCH_BYTES, type CursorManagerOptions, type CursorSource } from './cursors.js';
 export { compileFilter, idEqualityKey, positionalIndex, type Matcher } from './matcher.js';

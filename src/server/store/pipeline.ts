@@ -1,6 +1,6 @@
-import { ObjectId, type Document } from 'bson';
+import { calculateObjectSize, ObjectId, type Document } from 'bson';
 import { CommandError } from '../errors.js';
-import { prepareForInsert, type Collection, type StoredRecord } from './collection.js';
+import { MAX_BSON_OBJECT_SIZE, prepareForInsert, type Collection, type StoredRecord } from './collection.js';
 import { duplicateKeyError } from './indexes.js';
 import { compileFilter } from './matcher.js';
 import { runAggregation, type MingoContext } from './mingo.js';
@@ -26,6 +26,8 @@ export interface AggregateRequest {
   readonly variables?: Document;
   /** host:port for $collStats. */
   readonly host: string;
+  /** `allowDiskUse` of the command (the embedded server never spills; it changes the error code). */
+  readonly allowDiskUse?: boolean;
 }
 
 export interface AggregateResult {
@@ -80,6 +82,7 @@ export function runAggregate(request: AggregateRequest): AggregateResult {
 
   const mingo: MingoContext = {
     variables: request.variables ? plainOf(request.variables) : undefined,
+    allowDiskUse: request.allowDiskUse,
     // Fresh plain copies per lookup: mingo may mutate what it is given.
     collectionResolver: (name) => [...(store.collection(db, name)?.records.values() ?? [])].map((r) => plainOf(r.doc) as Document),
   };
@@ -219,7 +222,7 @@ function mergeInto(store: Store, db: string, spec: unknown, docs: Document[], mi
       let next: Document | undefined;
       if (Array.isArray(whenMatched)) {
         const variables = { ...(mingo.variables ?? {}), new: plainOf(doc) };
-        const [out] = runAggregation(whenMatched.map((s) => plainOf(s)), [plainOf(existing.doc)], { ...mingo, variables });
+        const [out] = runAggregation(whenMatched.map((s) => plainOf(s)), [plainOf(existing.doc)], { ...mingo, variables }, { checkResultSizes: false });
         next = withIdFirst(typedOf(out ?? {}, existing.doc), existing.doc._id);
       } else if (whenMatched === 'replace') {
         next = withIdFirst({ ...doc }, existing.doc._id);
@@ -230,7 +233,14 @@ function mergeInto(store: Store, db: string, spec: unknown, docs: Document[], mi
       } else if (whenMatched !== 'keepExisting') {
         throw CommandError.of('BadValue', `Enumeration value '${String(whenMatched)}' for field '$merge.whenMatched' is not a valid value.`);
       }
-      if (next) collection.replace(existing, next);
+      if (next) {
+        // An update of the target document: refused over 16 MiB as an update is (mongod 7.0: 17419).
+        const size = calculateObjectSize(next);
+        if (size > MAX_BSON_OBJECT_SIZE) {
+          throw new CommandError(17419, `Resulting document after update is larger than ${MAX_BSON_OBJECT_SIZE}`, { codeName: 'Location17419' });
+        }
+        collection.replace(existing, next, { size });
+      }
     } else if (whenNotMatched === 'insert') {
       const record = collection.insert(prepareForInsert(doc));
       if (!onIsId) byOn.set(keyFor(record.doc), record.key);

@@ -1,4 +1,4 @@
-import { BSONRegExp, ObjectId, Timestamp, type Document } from 'bson';
+import { BSONRegExp, calculateObjectSize, ObjectId, Timestamp, type Document } from 'bson';
 import type { Query } from 'mingo';
 import { CommandError } from '../errors.js';
 import { compileQuery, runAggregation, testQuery, type MingoContext } from './mingo.js';
@@ -55,7 +55,16 @@ interface OpEntry {
 
 export type CompiledUpdate =
   | { readonly kind: 'replacement'; readonly doc: Document }
-  | { readonly kind: 'operators'; readonly entries: readonly OpEntry[]; readonly usesPositional: boolean }
+  | {
+      readonly kind: 'operators';
+      readonly entries: readonly OpEntry[];
+      readonly usesPositional: boolean;
+      /**
+       * Upper bound on how many bytes this update can add to a document's BSON size (Infinity when
+       * it depends on the document: `$[]` / `$[id]` apply to every element, array indexes pad).
+       */
+      readonly growthBound: number;
+    }
   | { readonly kind: 'pipeline'; readonly pipeline: Document[] };
 
 export interface UpdateOptions {
@@ -239,7 +248,54 @@ export function compileUpdate(u: unknown): CompiledUpdate {
   }
   checkConflicts(entries);
   entries.sort((a, b) => comparePaths(a.segs, b.segs));
-  return { kind: 'operators', entries, usesPositional };
+  return { kind: 'operators', entries, usesPositional, growthBound: growthBound(entries) };
+}
+
+/** BSON bytes an element `{ <key>: v }` takes inside a document. */
+function elementBytes(key: string, v: unknown): number {
+  return calculateObjectSize({ [key]: v }) - 5;
+}
+
+/**
+ * How much one application of these operators can grow a document: values set, elements pushed,
+ * wider numbers, and the embedded documents a path may create. Cheap (the arguments are small) and
+ * computed once per statement, so most updates need no size computation of the whole document.
+ */
+function growthBound(entries: readonly OpEntry[]): number {
+  let bound = 0;
+  for (const { op, path, segs, arg } of entries) {
+    if (segs.some((s) => s.startsWith('$[') || isIndexSegment(s))) return Infinity;
+    // Each segment may become an embedded document: type, key, NUL, length, terminator.
+    const pathBytes = path.length + 7 * segs.length;
+    switch (op) {
+      case '$set':
+      case '$setOnInsert':
+      case '$min':
+      case '$max':
+        bound += pathBytes + elementBytes('', arg);
+        break;
+      case '$inc':
+      case '$mul':
+      case '$bit':
+      case '$currentDate':
+        bound += pathBytes + 17; // at most a Decimal128 replacing nothing
+        break;
+      case '$rename':
+        bound += (arg as string).length + 7 * (arg as string).split('.').length;
+        break;
+      case '$push':
+      case '$addToSet': {
+        const values = isPlainObject(arg) && '$each' in arg ? (arg.$each as unknown[]) : [arg];
+        bound += pathBytes;
+        // Each new element: its value plus an index key of up to 10 characters.
+        for (const v of values) bound += elementBytes('0123456789', v);
+        break;
+      }
+      default:
+        break; // $unset, $pop, $pull, $pullAll only shrink
+    }
+  }
+  return bound;
 }
 
 /** Compiles `arrayFilters` and checks that each identifier is used by the update, as mongod does. */
@@ -296,10 +352,17 @@ function describe(seg: string, value: unknown): string {
   return `{${seg}: ${formatValue(value)}}`;
 }
 
+/** mongod pads an array with at most this many nulls to reach an index (pathsupport::kMaxPaddingAllowed). */
+export const MAX_ARRAY_PADDING = 1_500_000;
+
 function setChild(container: Container, seg: string, value: unknown, parentSeg: string): void {
   if (Array.isArray(container)) {
     if (!isIndexSegment(seg)) throw notViable(`Cannot create field '${seg}' in element ${describe(parentSeg, container)}`);
     const index = Number(seg);
+    if (index - container.length > MAX_ARRAY_PADDING) {
+      // mongod (update/path_support.cpp): CannotBackfillArray, "can't backfill more than 1500000 elements".
+      throw new CommandError(34, `can't backfill more than ${MAX_ARRAY_PADDING} elements`, { codeName: 'CannotBackfillArray' });
+    }
     while (container.length < index) container.push(null);
     container[index] = value;
   } else {
@@ -589,7 +652,8 @@ export function applyUpdate(update: CompiledUpdate, before: Document, options: U
       return id === undefined ? doc : withIdFirst(doc, id);
     }
     case 'pipeline': {
-      const [out] = runAggregation(update.pipeline.map((s) => plainOf(s)), [plainOf(before)], options.mingo);
+      // The caller refuses a result over 16 MiB with the update's own code (17419).
+      const [out] = runAggregation(update.pipeline.map((s) => plainOf(s)), [plainOf(before)], options.mingo, { checkResultSizes: false });
       if (!isPlainObject(out)) throw badValue('The update pipeline must produce a document');
       const doc = typedOf(out, before) as Document;
       if (before._id !== undefined && doc._id !== undefined && keyOf(doc._id) !== keyOf(before._id)) {

@@ -13,12 +13,32 @@ export class WireError extends Error {
   readonly code: number;
   /** The request id, when the header was readable (so an error reply can be addressed). */
   readonly requestId: number | undefined;
-  constructor(message: string, code = 17, requestId?: number) {
+  /**
+   * The opcode of the request as the client meant it (for OP_COMPRESSED, the wrapped opcode), when
+   * readable: an OP_QUERY is answered with OP_REPLY, everything else with OP_MSG.
+   */
+  readonly opCode: number | undefined;
+  /** The request is an OP_MSG with moreToCome set: the client reads no reply, so none may be sent. */
+  readonly moreToCome: boolean;
+  constructor(message: string, code = 17, requestId?: number, details: { opCode?: number; moreToCome?: boolean } = {}) {
     super(message);
     this.name = 'WireError';
     this.code = code;
     this.requestId = requestId;
+    this.opCode = details.opCode;
+    this.moreToCome = details.moreToCome ?? false;
   }
+}
+
+/** What a malformed message's bytes still tell about how (and whether) to answer it. */
+function describeRequest(message: Buffer, opCode: number, flagsAt: number): { opCode: number; moreToCome: boolean } {
+  const moreToCome = opCode === OpCode.OP_MSG && message.length >= flagsAt + 4 && (message.readUInt32LE(flagsAt) & MsgFlags.moreToCome) !== 0;
+  return { opCode, moreToCome };
+}
+
+function annotate(err: unknown, details: { opCode: number; moreToCome: boolean }): unknown {
+  if (!(err instanceof WireError) || err.opCode !== undefined) return err;
+  return new WireError(err.message, err.code, err.requestId, details);
 }
 
 export interface MessageHeader {
@@ -96,15 +116,20 @@ export function decodeMessage(message: Buffer, maxMessageSize = MAX_MESSAGE_SIZE
   if (header.messageLength !== message.length) {
     throw new WireError(`declared length ${header.messageLength} does not match ${message.length} bytes received`, 17, header.requestId);
   }
-  switch (header.opCode) {
-    case OpCode.OP_MSG:
-      return decodeOpMsg(message, header, undefined);
-    case OpCode.OP_QUERY:
-      return decodeOpQuery(message, header, undefined);
-    case OpCode.OP_COMPRESSED:
-      return decodeCompressed(message, header, maxMessageSize);
-    default:
-      throw new WireError(`unsupported opCode ${header.opCode}`, 17, header.requestId);
+  try {
+    switch (header.opCode) {
+      case OpCode.OP_MSG:
+        return decodeOpMsg(message, header, undefined);
+      case OpCode.OP_QUERY:
+        return decodeOpQuery(message, header, undefined);
+      case OpCode.OP_COMPRESSED:
+        return decodeCompressed(message, header, maxMessageSize);
+      default:
+        throw new WireError(`unsupported opCode ${header.opCode}`, 17, header.requestId);
+    }
+  } catch (err) {
+    // decodeCompressed describes its own errors (the wrapped opcode and flags are inside it).
+    throw header.opCode === OpCode.OP_COMPRESSED ? err : annotate(err, describeRequest(message, header.opCode, HEADER_SIZE));
   }
 }
 
@@ -211,38 +236,44 @@ function decodeCompressed(message: Buffer, header: MessageHeader, maxMessageSize
   const { requestId } = header;
   if (message.length < HEADER_SIZE + 9) throw new WireError('OP_COMPRESSED too short', 17, requestId);
   const originalOpcode = message.readInt32LE(HEADER_SIZE);
-  const uncompressedSize = message.readInt32LE(HEADER_SIZE + 4);
-  const compressorId = message[HEADER_SIZE + 8];
-  if (uncompressedSize < 0 || uncompressedSize + HEADER_SIZE > maxMessageSize) {
-    throw new WireError(`OP_COMPRESSED uncompressed size ${uncompressedSize} is out of range`, 17, requestId);
-  }
-  const payload = message.subarray(HEADER_SIZE + 9);
-  let inner: Buffer;
-  if (compressorId === CompressorId.noop) {
-    inner = payload;
-  } else if (compressorId === CompressorId.zlib) {
-    try {
-      // maxOutputLength bounds memory even if the declared size lies (zip bombs).
-      inner = inflateSync(payload, { maxOutputLength: Math.max(uncompressedSize, 1) });
-    } catch (err) {
-      throw new WireError(`OP_COMPRESSED zlib payload could not be inflated: ${(err as Error).message}`, 17, requestId);
+  let full: Buffer | undefined;
+  try {
+    const uncompressedSize = message.readInt32LE(HEADER_SIZE + 4);
+    const compressorId = message[HEADER_SIZE + 8];
+    if (uncompressedSize < 0 || uncompressedSize + HEADER_SIZE > maxMessageSize) {
+      throw new WireError(`OP_COMPRESSED uncompressed size ${uncompressedSize} is out of range`, 17, requestId);
     }
-  } else {
-    throw new WireError(`OP_COMPRESSED compressor id ${compressorId} is not supported (this server supports zlib and noop)`, 17, requestId);
+    const payload = message.subarray(HEADER_SIZE + 9);
+    let inner: Buffer;
+    if (compressorId === CompressorId.noop) {
+      inner = payload;
+    } else if (compressorId === CompressorId.zlib) {
+      try {
+        // maxOutputLength bounds memory even if the declared size lies (zip bombs).
+        inner = inflateSync(payload, { maxOutputLength: Math.max(uncompressedSize, 1) });
+      } catch (err) {
+        throw new WireError(`OP_COMPRESSED zlib payload could not be inflated: ${(err as Error).message}`, 17, requestId);
+      }
+    } else {
+      throw new WireError(`OP_COMPRESSED compressor id ${compressorId} is not supported (this server supports zlib and noop)`, 17, requestId);
+    }
+    if (inner.length !== uncompressedSize) {
+      throw new WireError(`OP_COMPRESSED inflated to ${inner.length} bytes, header said ${uncompressedSize}`, 17, requestId);
+    }
+    full = Buffer.allocUnsafe(HEADER_SIZE + inner.length);
+    full.writeInt32LE(full.length, 0);
+    full.writeInt32LE(requestId, 4);
+    full.writeInt32LE(header.responseTo, 8);
+    full.writeInt32LE(originalOpcode, 12);
+    inner.copy(full, HEADER_SIZE);
+    const innerHeader = { ...header, messageLength: full.length, opCode: originalOpcode };
+    if (originalOpcode === OpCode.OP_MSG) return decodeOpMsg(full, innerHeader, compressorId);
+    if (originalOpcode === OpCode.OP_QUERY) return decodeOpQuery(full, innerHeader, compressorId);
+    throw new WireError(`OP_COMPRESSED wraps unsupported opCode ${originalOpcode}`, 17, requestId);
+  } catch (err) {
+    // Answer in the wrapped opcode's format; its flags are only known once the payload inflated.
+    throw annotate(err, full ? describeRequest(full, originalOpcode, HEADER_SIZE) : { opCode: originalOpcode, moreToCome: false });
   }
-  if (inner.length !== uncompressedSize) {
-    throw new WireError(`OP_COMPRESSED inflated to ${inner.length} bytes, header said ${uncompressedSize}`, 17, requestId);
-  }
-  const full = Buffer.allocUnsafe(HEADER_SIZE + inner.length);
-  full.writeInt32LE(full.length, 0);
-  full.writeInt32LE(requestId, 4);
-  full.writeInt32LE(header.responseTo, 8);
-  full.writeInt32LE(originalOpcode, 12);
-  inner.copy(full, HEADER_SIZE);
-  const innerHeader = { ...header, messageLength: full.length, opCode: originalOpcode };
-  if (originalOpcode === OpCode.OP_MSG) return decodeOpMsg(full, innerHeader, compressorId);
-  if (originalOpcode === OpCode.OP_QUERY) return decodeOpQuery(full, innerHeader, compressorId);
-  throw new WireError(`OP_COMPRESSED wraps unsupported opCode ${originalOpcode}`, 17, requestId);
 }
 
 function writeHeader(buf: Buffer, requestId: number, responseTo: number, opCode: number): void {
