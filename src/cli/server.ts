@@ -27,7 +27,8 @@ export function addServerFlags(command: Command, { security = false }: { securit
       .addOption(new Option('--auth <user:password>', 'require SCRAM authentication as this admin user (prefer the POOLKIT_AUTH environment variable: flags show in process listings)'))
       .addOption(new Option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key'))
       .addOption(new Option('--tls-key <file>', 'private key of --tls-cert (PEM)'))
-      .addOption(new Option('--tls-ca <file>', 'require client certificates signed by this CA (PEM)'));
+      .addOption(new Option('--tls-ca <file>', 'CA certificates (PEM) completing the server certificate chain and trusted for client certificates'))
+      .option('--tls-require-client-cert', 'mutual TLS: clients must present a certificate signed by --tls-ca');
   }
   return command;
 }
@@ -71,9 +72,10 @@ export function authFrom(flag: string | undefined, env?: string): ServerOptions[
 }
 
 function tlsFrom(opts: Record<string, unknown>): ServerOptions['tls'] {
-  const { tlsCert, tlsKey, tlsCa } = opts as { tlsCert?: string; tlsKey?: string; tlsCa?: string };
-  if (tlsCert === undefined && tlsKey === undefined && tlsCa === undefined) return undefined;
+  const { tlsCert, tlsKey, tlsCa, tlsRequireClientCert } = opts as { tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsRequireClientCert?: boolean };
+  if (tlsCert === undefined && tlsKey === undefined && tlsCa === undefined && !tlsRequireClientCert) return undefined;
   if (tlsCert === undefined || tlsKey === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  if (tlsRequireClientCert && tlsCa === undefined) throw new UsageError('--tls-require-client-cert needs --tls-ca (the CA that signs client certificates)');
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file);
@@ -81,7 +83,12 @@ function tlsFrom(opts: Record<string, unknown>): ServerOptions['tls'] {
       throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
-  return { cert: read('--tls-cert', tlsCert), key: read('--tls-key', tlsKey), ca: tlsCa === undefined ? undefined : read('--tls-ca', tlsCa) };
+  return {
+    cert: read('--tls-cert', tlsCert),
+    key: read('--tls-key', tlsKey),
+    ca: tlsCa === undefined ? undefined : read('--tls-ca', tlsCa),
+    requireClientCertificate: tlsRequireClientCert === true ? true : undefined,
+  };
 }
 
 /**
@@ -99,12 +106,19 @@ export function serverCommand(): Command {
     .description('run the embedded MongoDB-wire-compatible server (in memory) until SIGINT/SIGTERM; prints its URI as the first line')
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').default(27017).argParser(parseIntegerFlag(0, 65535)))
     .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--advertise-host <host>', 'host name clients dial, in the URI and the replica set\'s hosts (default: --host, or the machine\'s host name for 0.0.0.0 / ::)')
     .option('--json', 'print {"uri","port","host"} as one JSON line instead of the bare URI')
     .addOption(new Option('--replset <n>', 'run a replica set of n members (ports: --port 0 picks free ones, --port P uses P, P+1, ...)').argParser(parseIntegerFlag(1, 50)))
     .addOption(new Option('--replication-lag-ms <ms>', 'with --replset: writes reach the secondaries this much later').argParser(parseNumberFlag(0)));
   addServerFlags(command, { security: true });
   command.action(async (opts) => {
-    const options = { ...serverOptionsFrom(opts), auth: authFrom(opts.auth, process.env.POOLKIT_AUTH), port: opts.port, host: opts.host };
+    const options = {
+      ...serverOptionsFrom(opts),
+      auth: authFrom(opts.auth, process.env.POOLKIT_AUTH),
+      port: opts.port,
+      host: opts.host,
+      advertiseHost: opts.advertiseHost as string | undefined,
+    };
     const server = opts.replset === undefined
       ? await startServer(options)
       : await startReplicaSet({ ...options, nodes: opts.replset, replicationLagMS: opts.replicationLagMs });

@@ -5,6 +5,8 @@ import type { ConnectionState } from './connection/state.js';
 import type { CommandContext, Middleware } from './commands/types.js';
 import { FailPoints } from './faults/failpoint.js';
 import { ServerLog } from './log.js';
+import { CommandError } from './errors.js';
+import { MAX_MESSAGE_SIZE } from './wire/constants.js';
 
 /** Options of one embedded server process (resolved: every field has a value). */
 export interface CoreOptions {
@@ -25,6 +27,8 @@ export interface CoreOptions {
   maxWireVersion: number;
   /** The version string buildInfo reports. */
   version: string;
+  /** Largest message accepted, announced in hello (mongod: 48,000,000 bytes). */
+  maxMessageSizeBytes: number;
 }
 
 export const DEFAULT_CORE_OPTIONS: Omit<CoreOptions, 'host' | 'port'> = {
@@ -36,6 +40,7 @@ export const DEFAULT_CORE_OPTIONS: Omit<CoreOptions, 'host' | 'port'> = {
   minWireVersion: 0,
   maxWireVersion: 21,
   version: '7.0.0',
+  maxMessageSizeBytes: MAX_MESSAGE_SIZE,
 };
 
 /**
@@ -81,9 +86,42 @@ export class ServerCore {
     this.failPoints = new FailPoints();
   }
 
+  /**
+   * One abort signal per connection, the `signal` of each of its commands: aborted with
+   * ClientDisconnect (279) when the client goes away and with InterruptedAtShutdown (11600) when
+   * the server stops or restarts, so queued and in-service operations (load model, fail point
+   * blocks, handshake delays) are abandoned and never run.
+   */
+  readonly #interrupts = new WeakMap<ConnectionState, AbortController>();
+
+  signalOf(connection: ConnectionState): AbortSignal {
+    let controller = this.#interrupts.get(connection);
+    if (!controller) {
+      controller = new AbortController();
+      this.#interrupts.set(connection, controller);
+    }
+    return controller.signal;
+  }
+
+  /** Interrupts the operations of `connection` (its client disconnected, or `reason`). */
+  interrupt(connection: ConnectionState, reason: CommandError = clientDisconnected()): void {
+    const signal = this.signalOf(connection);
+    if (!signal.aborted) this.#interrupts.get(connection)!.abort(reason);
+  }
+
+  /** Interrupts every connection's operations with InterruptedAtShutdown (stop, restart). */
+  interruptAll(): void {
+    const reason = CommandError.of('InterruptedAtShutdown', 'interrupted at shutdown');
+    for (const connection of this.connections) this.interrupt(connection, reason);
+  }
+
   get activeConnections(): number {
     let active = 0;
     for (const c of this.connections) if (c.inflight > 0) active++;
     return active;
   }
+}
+
+function clientDisconnected(): CommandError {
+  return CommandError.of('ClientDisconnect', 'operation was interrupted because a client disconnected');
 }

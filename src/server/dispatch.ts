@@ -1,20 +1,15 @@
-import type { Document } from 'bson';
+import { Double, type Document } from 'bson';
 import type { ServerCore } from './core.js';
 import type { CommandRegistry } from './commands/registry.js';
 import type { CommandContext, CommandSpec } from './commands/types.js';
 import type { ConnectionState } from './connection/state.js';
-import { CommandError, ErrorCodes } from './errors.js';
-import type { FailAction } from './faults/failpoint.js';
+import { CloseConnection, CommandError, ErrorCodes } from './errors.js';
+import { errorLabelsOverride, setErrorLabelsOverride, type FailCommandData, type FailCommandTarget } from './faults/failpoint.js';
+import { HELLO_COMMANDS, recordHandshake } from './commands/handshake.js';
+import { isNumeric, toNumber } from './commands/params.js';
+import { supportsWriteConcern } from './topology/member.js';
 
-/** Thrown when the connection must be dropped without a reply (failCommand closeConnection). */
-export class CloseConnection extends Error {
-  constructor() {
-    super('connection closed by the failCommand fail point');
-    this.name = 'CloseConnection';
-  }
-}
-
-const NEVER_ABORTED = new AbortController().signal;
+export { CloseConnection } from './errors.js';
 
 export interface ParsedCommand {
   body: Document;
@@ -30,8 +25,10 @@ export function firstKey(doc: Document): string | undefined {
 }
 
 /**
- * Runs one command through the pipeline (auth → topology → failCommand → load model → handler) and
- * returns the reply document. Errors become `{ ok: 0, ... }` replies; only CloseConnection escapes.
+ * Runs one command through the pipeline (auth → generic arguments → topology → failCommand → load
+ * model → handler) and returns the reply document. Errors become `{ ok: 0, ... }` replies; only
+ * CloseConnection escapes. The command's `signal` is its connection's: aborted when the client
+ * disconnects or the server stops (see ServerCore.signalOf).
  */
 export async function runCommand(server: ServerCore, registry: CommandRegistry, connection: ConnectionState, parsed: ParsedCommand): Promise<Document> {
   const commandName = firstKey(parsed.body);
@@ -42,24 +39,31 @@ export async function runCommand(server: ServerCore, registry: CommandRegistry, 
     return errorReply(new CommandError(ErrorCodes.CommandNotFound, `no such command: '${commandName}'`, { codeName: 'CommandNotFound' }));
   }
   countOp(server, spec.opcounter ?? OPCOUNTER_BY_COMMAND[commandName], parsed.body);
+  // The handshake's client metadata (appName) must be known before the fail point stage: a
+  // failCommand with appName may target the handshake itself.
+  if (HELLO_COMMANDS.has(commandName)) recordHandshake(connection, parsed.body);
   const ctx: CommandContext = {
     commandName,
     db: parsed.db,
     body: parsed.body,
     server,
     connection,
-    signal: NEVER_ABORTED,
+    signal: server.signalOf(connection),
     requestSize: parsed.requestSize,
     lsidKey: parsed.lsidKey,
   };
   connection.lastCommand = commandName;
   connection.inflight++;
   try {
-    return await pipeline(ctx, spec);
+    return await pipeline(ctx, spec, registry);
   } catch (err) {
     if (err instanceof CloseConnection) throw err;
     if (!(err instanceof CommandError)) {
       server.log.add('command failed with an internal error', { command: commandName, error: String((err as Error)?.stack ?? err) });
+    } else if (err.errorLabels === undefined) {
+      // Labels chosen by a fail point replace the server's own (mongod's errorLabelsOverride).
+      const override = errorLabelsOverride(ctx);
+      if (override) err.errorLabels = [...override];
     }
     return errorReply(err);
   } finally {
@@ -67,38 +71,91 @@ export async function runCommand(server: ServerCore, registry: CommandRegistry, 
   }
 }
 
-function pipeline(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
+function pipeline(ctx: CommandContext, spec: CommandSpec, registry: CommandRegistry): Promise<Document> {
   const { server } = ctx;
   const { auth, topology } = server.middleware;
-  const afterTopology = () => failCommandStage(ctx, spec);
-  const afterAuth = topology ? () => topology(ctx, spec, afterTopology) : afterTopology;
+  const afterTopology = () => failCommandStage(ctx, spec, registry);
+  const afterAuth = () => {
+    checkGenericArguments(ctx);
+    return topology ? topology(ctx, spec, afterTopology) : afterTopology();
+  };
   return auth ? auth(ctx, spec, afterAuth) : afterAuth();
 }
 
-async function failCommandStage(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
+/** INT32_MAX: mongod's upper bound of maxTimeMS. */
+const MAX_TIME_MS_LIMIT = 2 ** 31 - 1;
+
+/**
+ * Arguments every command may carry, checked as mongod does before the command runs:
+ * - maxTimeMS (src/mongo/db/query/max_time_ms_parser.cpp): a non-negative integral number up to
+ *   INT32_MAX, else BadValue (2);
+ * - txnNumber (src/mongo/db/initialize_operation_session_info.cpp): needs an lsid
+ *   (InvalidOptions, 72), then a replica-set member (IllegalOperation, 20), then a value >= 0
+ *   (InvalidOptions, 72).
+ */
+function checkGenericArguments(ctx: CommandContext): void {
+  const { body, server } = ctx;
+  if (body.maxTimeMS !== undefined) {
+    const v: unknown = body.maxTimeMS;
+    if (!isNumeric(v)) throw CommandError.of('BadValue', 'maxTimeMS must be a number');
+    const ms = toNumber(v);
+    if (!(ms >= 0 && ms <= MAX_TIME_MS_LIMIT)) throw CommandError.of('BadValue', 'maxTimeMS is out of range');
+    if ((v instanceof Double || typeof v === 'number') && !Number.isInteger(ms)) throw CommandError.of('BadValue', 'maxTimeMS has non-integral value');
+  }
+  if (body.txnNumber !== undefined) {
+    if (ctx.lsidKey === undefined) throw CommandError.of('InvalidOptions', 'Transaction number requires a session ID to also be specified');
+    if (!server.acceptsTxnNumbers) throw CommandError.of('IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
+    if (!isNumeric(body.txnNumber)) throw CommandError.of('TypeMismatch', "BSON field 'txnNumber' is the wrong type, expected type 'long'");
+    if (toNumber(body.txnNumber) < 0) throw CommandError.of('InvalidOptions', 'Transaction number cannot be negative');
+  }
+}
+
+/**
+ * The namespace mongod evaluates a fail point's `namespace` against (CommandInvocation::ns()):
+ * `db.<first value>` when the command's first value is a string (find: 'users' → app.users),
+ * the cursor's namespace for getMore (`collection`), `db.$cmd.aggregate` for a database-level
+ * aggregate (aggregate: 1), and the database alone otherwise (ping: 1 → admin).
+ */
+export function commandNamespace(commandName: string, db: string, body: Document): string {
+  if (commandName === 'getMore') return typeof body.collection === 'string' ? `${db}.${body.collection}` : db;
+  const first: unknown = body[commandName];
+  if (typeof first === 'string') return `${db}.${first}`;
+  if (commandName === 'aggregate') return `${db}.$cmd.aggregate`;
+  return db;
+}
+
+async function failCommandStage(ctx: CommandContext, spec: CommandSpec, registry: CommandRegistry): Promise<Document> {
   const { server, body, commandName } = ctx;
-  if (body.txnNumber !== undefined && !server.acceptsTxnNumbers) {
-    throw CommandError.of('IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
-  }
-  let action: FailAction | null = null;
-  if (server.failPoints.active && commandName !== 'configureFailPoint') {
-    const coll = body[commandName];
-    const ns = typeof coll === 'string' ? `${ctx.db}.${coll}` : `${ctx.db}.$cmd`;
-    action = server.failPoints.check(commandName, ns, ctx.connection.appName);
-  }
-  if (action === null) return execute(ctx, spec);
-  if (action.blockTimeMS > 0) await sleep(action.blockTimeMS);
-  if (action.closeConnection) throw new CloseConnection();
-  if (action.errorCode !== undefined) {
-    // errorLabels given (even []) replace the server's own labels; undefined leaves them to the topology.
-    throw new CommandError(action.errorCode, "Failing command via 'failCommand' failpoint", { labels: action.labels ?? undefined });
-  }
+  if (!server.failPoints.active) return execute(ctx, spec);
+  const target: FailCommandTarget = {
+    commandName,
+    isAlias: (name) => registry.get(name) === spec,
+    ns: commandNamespace(commandName, ctx.db, body),
+    appName: ctx.connection.appName,
+    threadName: `conn${ctx.connection.id}`,
+    supportsWriteConcern: supportsWriteConcern(spec, commandName, body),
+  };
+  const fail = server.failPoints.failCommandError(target);
+  if (fail) await failCommandErrorPath(ctx, fail);
   const reply = await execute(ctx, spec);
-  if (action.writeConcernError) {
-    reply.writeConcernError = action.writeConcernError;
-    if (action.labels && action.labels.length > 0) reply.errorLabels = action.labels;
+  const wce = server.failPoints.failCommandWriteConcern(target);
+  if (wce) {
+    if (wce.errorLabels) setErrorLabelsOverride(ctx, wce.errorLabels);
+    reply.writeConcernError = wce.writeConcernError;
+    if (wce.errorLabels && wce.errorLabels.length > 0) reply.errorLabels = [...wce.errorLabels];
   }
   return reply;
+}
+
+/** mongod's order: errorLabels, sleep blockTimeMS, closeConnection, errorCode. Block alone: the command then runs. */
+async function failCommandErrorPath(ctx: CommandContext, data: FailCommandData): Promise<void> {
+  if (data.errorLabels) setErrorLabelsOverride(ctx, data.errorLabels);
+  if (data.blockConnection && data.blockTimeMS) await sleep(data.blockTimeMS, ctx.signal);
+  if (data.closeConnection) throw new CloseConnection();
+  if (data.errorCode !== undefined) {
+    // errorLabels given (even []) replace the server's own labels; undefined leaves them to the topology.
+    throw new CommandError(data.errorCode, "Failing command via 'failCommand' failpoint", { labels: data.errorLabels ? [...data.errorLabels] : undefined });
+  }
 }
 
 function execute(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
@@ -107,7 +164,7 @@ function execute(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
   return runHandler(ctx, spec);
 }
 
-/** An operation interrupted while it waited (stepdown, shutdown, maxTimeMS) must not run at all. */
+/** An operation interrupted while it waited (stepdown, shutdown, disconnect, maxTimeMS) must not run at all. */
 function runHandler(ctx: CommandContext, spec: CommandSpec): Promise<Document> {
   ctx.signal.throwIfAborted();
   return Promise.resolve(spec.handler(ctx));
@@ -155,6 +212,18 @@ export function errorReply(err: unknown): Document {
   return { ok: 0, errmsg: `internal error: ${message}`, code: ErrorCodes.InternalError, codeName: 'InternalError' };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Sleeps `ms`; an aborted `signal` (disconnect, shutdown, stepdown) cuts it short with its reason. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

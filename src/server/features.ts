@@ -1,11 +1,8 @@
-import type { ServerCore } from './core.js';
-import { LoadModel, type LatencySpec, type ServiceTime } from './faults/load-model.js';
-import { installLoadModel } from './faults/load-stage.js';
-import { Authenticator, type AuthOptions } from './auth/authenticator.js';
-import { installAuth } from './auth/install.js';
+import type { LatencySpec, ServiceTime } from './faults/load-model.js';
+import type { AuthOptions } from './auth/authenticator.js';
 import type { ServerTlsOptions } from './tls.js';
 
-/** The startServer options handled here: load model, auth, and the insecure-bind warning. */
+/** The startServer options for the load model, auth and TLS (installed by server.ts), and the insecure-bind warning. */
 export interface FeatureOptions {
   /** Service time per operation: ms, a distribution, or per-command overrides (see docs/fault-injection.md). */
   latencyMS?: LatencySpec;
@@ -17,24 +14,6 @@ export interface FeatureOptions {
   /** Users (in the `admin` database) and SCRAM settings; without it, no authentication is required. */
   auth?: AuthOptions;
   tls?: ServerTlsOptions;
-}
-
-/** Installs the optional features on a freshly created core. Returns the load model (always present, so it can be set later). */
-export function applyServerFeatures(core: ServerCore, options: FeatureOptions, host: string): { loadModel: LoadModel } {
-  const loadModel = new LoadModel({
-    latencyMS: options.latencyMS,
-    maxConcurrentOps: options.maxConcurrentOps,
-    handshakeDelayMS: options.handshakeDelayMS,
-    seed: options.seed,
-  });
-  installLoadModel(core, loadModel);
-  if (options.auth !== undefined) installAuth(core, new Authenticator(options.auth));
-  const warning = insecureBindWarning(host, options.auth !== undefined, options.tls !== undefined);
-  if (warning) {
-    core.log.warnAtStartup(warning);
-    process.emitWarning(warning, { code: 'POOLKIT_INSECURE_BIND' });
-  }
-  return { loadModel };
 }
 
 /** A warning when a non-loopback address is bound without authentication or without TLS. */

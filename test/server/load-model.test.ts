@@ -85,6 +85,23 @@ test('an aborted signal removes a queued operation and rethrows its reason', asy
   assert.equal(await first, 1);
 });
 
+test('an operation aborted during its service time frees its slot at once, never runs, and counts as aborted', async () => {
+  const model = new LoadModel({ latencyMS: 60_000, maxConcurrentOps: 1 });
+  const controller = new AbortController();
+  let ran = false;
+  const serving = model.run('insert', () => (ran = true), { signal: controller.signal });
+  const queued = model.run('insert', () => 'second', { signal: controller.signal });
+  assert.deepEqual([model.running, model.queued], [1, 1]);
+  const reason = CommandError.of('InterruptedAtShutdown', 'interrupted at shutdown');
+  controller.abort(reason);
+  await assert.rejects(serving, (err: unknown) => err === reason);
+  await assert.rejects(queued, (err: unknown) => err === reason);
+  assert.equal(ran, false);
+  assert.deepEqual([model.running, model.queued, model.stats.aborted, model.stats.completed], [0, 0, 2, 0]);
+  model.set({ latencyMS: 0 });
+  assert.equal(await model.run('insert', () => 'next'), 'next', 'the slot is free');
+});
+
 test('set() raising capacity admits queued operations at once; lowering lets running ones finish', async () => {
   const model = new LoadModel({ latencyMS: 40, maxConcurrentOps: 1 });
   const ops = Array.from({ length: 4 }, (_, i) => model.run('find', () => i));

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
+import { Long, UUID } from 'bson';
 import { MongoClient, MongoServerError, type CommandFailedEvent, type CommandSucceededEvent } from 'mongodb';
-import { startReplicaSet, type ReplicaSet } from '../../src/server/index.js';
+import { startReplicaSet, startServer, type ReplicaSet } from '../../src/server/index.js';
+import { replicaMemberOf } from '../../src/server/topology/state.js';
+import { RetryableWrites } from '../../src/server/topology/retryable.js';
 import { RawClient } from '../helpers/raw.js';
 
 // The embedded replica set through the real driver: discovery, replication, stepdown, retryable
@@ -233,4 +237,175 @@ test('multi-document transactions are refused clearly (never silently ignored)',
       assert.equal(await client.db('app').collection('t').countDocuments(), 0);
     });
   });
+});
+
+test('a retryable write applied on the old primary whose reply was lost is not applied again on the new primary', async () => {
+  // mongod's onPrimaryTransactionalWrite fail point: the write is applied (and replicated), then
+  // the connection drops before the reply. The driver retries (same lsid and txnNumber) once a
+  // primary is known again; here the primary steps down in between, so the retry reaches another
+  // member, which must answer from the set-wide retryable-write table instead of applying it again.
+  await withSet({ nodes: 3 }, async (rs) => {
+    await withClient(rs.uri, { monitorCommands: true, heartbeatFrequencyMS: 500 }, async (client) => {
+      const db = client.db('app');
+      await db.collection('counters').insertOne({ _id: 'c', n: 0 } as never);
+      const attempts: string[] = [];
+      let election: Promise<unknown> | undefined;
+      client.on('commandStarted', (e) => (e.commandName === 'insert' || e.commandName === 'update') && attempts.push(e.address));
+      client.on('commandFailed', (e) => {
+        if ((e.commandName === 'insert' || e.commandName === 'update') && election === undefined) election = rs.stepDown();
+      });
+      const failNextWrite = () => client.db('admin').command({ configureFailPoint: 'onPrimaryTransactionalWrite', mode: { times: 1 } });
+
+      const first = rs.primary()!;
+      await failNextWrite();
+      // forceServerObjectId: the server picks the _id, so applying the insert twice would store two documents.
+      await db.collection('events').insertOne({ v: 'once' }, { forceServerObjectId: true });
+      await election;
+      assert.deepEqual(attempts, [first.core.address, rs.primary()!.core.address], 'sent to the old primary, retried on the new one');
+      assert.notEqual(rs.primary(), first);
+      assert.equal(await db.collection('events').countDocuments({ v: 'once' }), 1, 'applied exactly once');
+
+      attempts.length = 0;
+      election = undefined;
+      const second = rs.primary()!;
+      await failNextWrite();
+      await db.collection('counters').updateOne({ _id: 'c' } as never, { $inc: { n: 1 } });
+      await election;
+      assert.deepEqual(attempts, [second.core.address, rs.primary()!.core.address]);
+      assert.equal((await db.collection('counters').findOne({ _id: 'c' } as never))?.n, 1, '$inc applied exactly once');
+    });
+  });
+});
+
+test('raw retryable write: applied on the old primary, the same (lsid, txnNumber) on the new primary answers n: 1 without applying', async () => {
+  await withSet({ nodes: 3 }, async (rs) => {
+    const lsid = { id: new UUID().toBinary() };
+    const cmd = { insert: 'c', documents: [{ v: 'a' }], lsid, txnNumber: Long.fromNumber(1), $db: 'app' };
+    const oldPrimary = await RawClient.connect(rs.primary()!.port);
+    let newPrimary: RawClient | undefined;
+    try {
+      oldPrimary.command(cmd);
+      assert.equal((await oldPrimary.nextReply())!.doc.n, 1);
+      newPrimary = await RawClient.connect((await rs.stepDown()).port);
+      newPrimary.command(cmd);
+      const retry = (await newPrimary.nextReply())!.doc;
+      assert.deepEqual([retry.ok, retry.n], [1, 1]);
+      newPrimary.command({ count: 'c', $db: 'app' });
+      assert.equal((await newPrimary.nextReply())!.doc.n, 1, 'the document the server gave an _id to exists once');
+      newPrimary.command({ ...cmd, txnNumber: Long.fromNumber(0) });
+      assert.equal((await newPrimary.nextReply())!.doc.code, 225, 'an older txnNumber: TransactionTooOld');
+    } finally {
+      oldPrimary.close();
+      newPrimary?.close();
+    }
+  });
+});
+
+test('txnNumber needs an lsid (InvalidOptions, 72, before anything runs); on a standalone it is IllegalOperation (20)', async () => {
+  await withSet({ nodes: 1 }, async (rs) => {
+    const raw = await RawClient.connect(rs.members[0].port);
+    try {
+      raw.command({ insert: 'c', documents: [{ _id: 9 }], txnNumber: Long.fromNumber(5), $db: 'app' });
+      const refused = (await raw.nextReply())!.doc;
+      assert.deepEqual([refused.code, refused.codeName, refused.errmsg], [72, 'InvalidOptions', 'Transaction number requires a session ID to also be specified']);
+      raw.command({ count: 'c', $db: 'app' });
+      assert.equal((await raw.nextReply())!.doc.n, 0, 'not executed');
+      raw.command({ insert: 'c', documents: [{ _id: 9 }], lsid: { id: new UUID().toBinary() }, txnNumber: Long.fromNumber(-1), $db: 'app' });
+      assert.equal((await raw.nextReply())!.doc.code, 72, 'negative txnNumber');
+    } finally {
+      raw.close();
+    }
+  });
+  const standalone = await startServer();
+  const raw = await RawClient.connect(standalone.port);
+  try {
+    raw.command({ insert: 'c', documents: [{ _id: 1 }], txnNumber: Long.fromNumber(1), $db: 'app' });
+    assert.equal((await raw.nextReply())!.doc.code, 72, 'the missing lsid is reported first, as on mongod');
+    raw.command({ insert: 'c', documents: [{ _id: 1 }], lsid: { id: new UUID().toBinary() }, txnNumber: Long.fromNumber(1), $db: 'app' });
+    assert.equal((await raw.nextReply())!.doc.code, 20);
+  } finally {
+    raw.close();
+    await standalone.stop();
+  }
+});
+
+test('endSessions forgets the sessions in the set-wide retryable-write table (the driver sends it on close)', async () => {
+  await withSet({ nodes: 3 }, async (rs) => {
+    const table = replicaMemberOf(rs.members[0].core)!.set.retryableWrites;
+    const client = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const coll = client.db('app').collection('c');
+      await Promise.all([coll.insertOne({ a: 1 }), coll.insertOne({ a: 2 })]);
+      assert.ok(table.size >= 1, `sessions recorded: ${table.size}`);
+    } finally {
+      await client.close();
+    }
+    await until(() => table.size === 0, 'endSessions to reach the server'); // driver 7 sends it unacknowledged
+  });
+});
+
+test('the retryable-write table is bounded: least recently used and idle sessions are forgotten, running ones kept', async () => {
+  let now = 0;
+  const table = new RetryableWrites({ maxSessions: 2, idleTimeoutMS: 1000, now: () => now });
+  let applied = 0;
+  const write = async () => ({ n: ++applied, ok: 1 });
+  await table.run('s1', 1, write);
+  await table.run('s2', 1, write);
+  await table.run('s1', 1, write); // a replay: s1 becomes the most recently used
+  await table.run('s3', 1, write);
+  assert.equal(table.size, 2);
+  assert.equal(applied, 3);
+  await table.run('s1', 1, write);
+  assert.equal(applied, 3, 's1 kept (recently used): replayed');
+  await table.run('s2', 1, write);
+  assert.equal(applied, 4, 's2 was evicted: its retry executes');
+  now += 5000; // every session idle past idleTimeoutMS
+  let release!: () => void;
+  const running = table.run('s4', 1, () => new Promise<{ ok: number }>((resolve) => (release = () => resolve({ ok: 1 }))));
+  await table.run('s5', 1, write);
+  assert.equal(table.size, 2, 'idle sessions dropped; s4 (running) and s5 kept');
+  release();
+  await running;
+  await table.run('s4', 1, async () => assert.fail('s4 must be replayed'));
+});
+
+test('startReplicaSet on 0.0.0.0 advertises a host clients can dial and warns once, after binding', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error & { code?: string }) => w.code === 'POOLKIT_INSECURE_BIND' && warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    await withSet({ nodes: 3, host: '0.0.0.0' }, async (rs) => {
+      for (const member of rs.members) assert.equal(member.core.address, `${os.hostname()}:${member.port}`);
+      assert.ok(rs.uri.startsWith(`mongodb://${os.hostname()}:`), rs.uri);
+      await withClient(rs.uri, {}, async (client) => {
+        const hello = await client.db('admin').command({ hello: 1 });
+        assert.deepEqual(hello.hosts, rs.members.map((m) => `${os.hostname()}:${m.port}`));
+        await client.db('app').collection('c').insertOne({ reachable: true });
+      });
+      await withClient(direct(rs, 1), {}, async (client) => {
+        const log = await client.db('admin').command({ getLog: 'startupWarnings' });
+        assert.ok(log.log.some((line: string) => line.includes('without authentication or TLS')), 'each member logs it');
+      });
+    });
+    await withSet({ nodes: 2, host: '0.0.0.0', advertiseHost: '127.0.0.1' }, async (rs) => {
+      assert.match(rs.uri, /^mongodb:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/\?replicaSet=rs0$/);
+    });
+    await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on the next tick
+    assert.equal(warnings.length, 2, 'one process warning per replica set, not per member');
+
+    // A bind that fails warns about nothing.
+    const taken = await startServer({ host: '0.0.0.0' });
+    await new Promise((resolve) => setImmediate(resolve));
+    warnings.length = 0;
+    try {
+      await assert.rejects(startReplicaSet({ nodes: 1, host: '0.0.0.0', port: taken.port }), /EADDRINUSE/);
+      await assert.rejects(startServer({ host: '0.0.0.0', port: taken.port }), /EADDRINUSE/);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 0);
+    } finally {
+      await taken.stop();
+    }
+  } finally {
+    process.off('warning', onWarning);
+  }
 });

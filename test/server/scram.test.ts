@@ -170,3 +170,23 @@ test('Authenticator: bad options name the option and never show the password', (
     (e: unknown) => e instanceof PoolConfigError && e.option === 'auth.iterations.SCRAM-SHA-256' && !e.message.includes('topsecret'),
   );
 });
+
+test('Authenticator: with custom iteration counts an unknown user is offered the same count and a salt of the same length', () => {
+  const custom = new Authenticator({ users: [{ user: 'app', password: 'secret' }], iterations: { 'SCRAM-SHA-256': 4096, 'SCRAM-SHA-1': 5000 } });
+  const serverFirst = (auth: Authenticator, mechanism: ScramMechanism, user: string) => {
+    const r = auth.saslStart(session(), 'admin', { saslStart: 1, mechanism, payload: new Binary(Buffer.from(`n,,n=${user},r=abcdef`)) });
+    const attrs = Object.fromEntries(Buffer.from((r.payload as Binary).value()).toString().split(',').map((p) => [p[0], p.slice(2)]));
+    return { salt: attrs.s, saltBytes: Buffer.from(attrs.s, 'base64').length, iterations: Number(attrs.i) };
+  };
+  for (const [mechanism, iterations, saltBytes] of [['SCRAM-SHA-256', 4096, 28], ['SCRAM-SHA-1', 5000, 16]] as const) {
+    const known = serverFirst(custom, mechanism, 'app');
+    const ghost = serverFirst(custom, mechanism, 'ghost');
+    assert.deepEqual([known.iterations, known.saltBytes], [iterations, saltBytes]);
+    assert.deepEqual([ghost.iterations, ghost.saltBytes], [iterations, saltBytes], `${mechanism}: the unknown user looks the same`);
+    assert.equal(serverFirst(custom, mechanism, 'ghost').salt, ghost.salt, 'repeated probes see a stable salt');
+    assert.notEqual(serverFirst(custom, mechanism, 'ghost2').salt, ghost.salt, 'derived from the user name');
+  }
+  const otherServer = new Authenticator({ users: [{ user: 'app', password: 'secret' }], iterations: { 'SCRAM-SHA-256': 4096 } });
+  assert.notEqual(serverFirst(otherServer, 'SCRAM-SHA-256', 'ghost').salt, serverFirst(custom, 'SCRAM-SHA-256', 'ghost').salt, "and from the server's secret");
+  assert.equal(serverFirst(otherServer, 'SCRAM-SHA-1', 'ghost').iterations, 10000, "defaults stay mongod's");
+});

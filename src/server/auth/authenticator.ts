@@ -53,11 +53,14 @@ interface Exchange {
 export class Authenticator {
   private readonly credentials = new Map<string, Map<ScramMechanism, ScramCredential>>();
   private readonly decoySecret = randomBytes(32);
+  /** The iteration counts real users get, which unknown users are offered too. */
+  private readonly iterations: Partial<Record<ScramMechanism, number>>;
 
   constructor(options: AuthOptions) {
     if (!options || !Array.isArray(options.users) || options.users.length === 0) {
       throw new PoolConfigError('auth.users', options?.users, 'must be a non-empty array of { user, password }');
     }
+    this.iterations = { ...options.iterations };
     options.users.forEach((entry, i) => {
       if (!entry || typeof entry.user !== 'string' || entry.user === '') throw new PoolConfigError(`auth.users[${i}].user`, entry?.user, 'must be a non-empty string');
       if (typeof entry.password !== 'string' || entry.password === '') throw new PoolConfigError(`auth.users[${i}].password`, '<hidden>', 'must be a non-empty string');
@@ -102,6 +105,7 @@ export class Authenticator {
     const conversation = new ScramConversation(mechanism, {
       lookup: (user, mech) => (db === AUTH_DB ? this.credentials.get(user)?.get(mech) : undefined),
       decoySecret: this.decoySecret,
+      decoyIterations: this.iterations,
     });
     const serverFirst = conversation.start(payloadBytes(body.payload));
     const options = body.options as Document | undefined;

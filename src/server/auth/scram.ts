@@ -16,6 +16,8 @@ export const SCRAM_MECHANISMS: readonly ScramMechanism[] = ['SCRAM-SHA-1', 'SCRA
 
 /** mongod's default iteration counts (scramIterationCount, scramSHA256IterationCount). */
 export const DEFAULT_ITERATIONS: Readonly<Record<ScramMechanism, number>> = { 'SCRAM-SHA-1': 10_000, 'SCRAM-SHA-256': 15_000 };
+/** Salt lengths mongod uses (and so do the decoys of unknown users). */
+const SALT_BYTES: Readonly<Record<ScramMechanism, number>> = { 'SCRAM-SHA-1': 16, 'SCRAM-SHA-256': 28 };
 /** Clients refuse fewer iterations (Node driver, RFC 7677 recommendation). */
 export const MIN_ITERATIONS = 4096;
 
@@ -71,7 +73,7 @@ export function deriveScramCredential(
   if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS) {
     throw new RangeError(`SCRAM iteration count must be an integer >= ${MIN_ITERATIONS} (got ${iterations})`);
   }
-  const salt = options.salt ?? randomBytes(mechanism === 'SCRAM-SHA-1' ? 16 : 28);
+  const salt = options.salt ?? randomBytes(SALT_BYTES[mechanism]);
   const keys = computeScramKeys(mechanism, preparePassword(mechanism, user, password), salt, iterations);
   return { mechanism, salt, iterations, ...keys };
 }
@@ -81,6 +83,11 @@ export interface ScramConversationOptions {
   lookup: (user: string, mechanism: ScramMechanism) => ScramCredential | undefined;
   /** Secret that makes the fake salt of unknown users stable per server (so probing twice shows the same salt). */
   decoySecret: Buffer;
+  /**
+   * Iteration counts real users have (the server's configured ones): an unknown user is offered
+   * the same, so `i=` does not tell them apart. Default mongod's (DEFAULT_ITERATIONS).
+   */
+  decoyIterations?: Partial<Record<ScramMechanism, number>>;
   /** Server nonce part (default: 24 random bytes, base64). Injectable for test vectors. */
   serverNonce?: string;
 }
@@ -158,14 +165,18 @@ export class ScramConversation {
     return Buffer.from(`v=${hmac(name, credential.serverKey, authMessage).toString('base64')}`, 'utf8');
   }
 
-  /** A credential for an unknown user that looks real (stable salt, default iterations) and verifies nothing. */
+  /**
+   * A credential for an unknown user that looks real and verifies nothing: a salt of the real
+   * length derived from the user name and the server's secret (the same on every probe, different
+   * per user and per server), and the iteration count real users have.
+   */
   private decoy(user: string): ScramCredential {
-    const { name, bytes } = HASH[this.mechanism];
-    const seed = hmac(name, this.options.decoySecret, `${this.mechanism}\0${user}`);
+    const { bytes } = HASH[this.mechanism];
+    const seed = hmac('sha256', this.options.decoySecret, `${this.mechanism}\0${user}`);
     return {
       mechanism: this.mechanism,
-      salt: seed.subarray(0, this.mechanism === 'SCRAM-SHA-1' ? 16 : Math.min(28, bytes)),
-      iterations: DEFAULT_ITERATIONS[this.mechanism],
+      salt: seed.subarray(0, SALT_BYTES[this.mechanism]),
+      iterations: this.options.decoyIterations?.[this.mechanism] ?? DEFAULT_ITERATIONS[this.mechanism],
       storedKey: randomBytes(bytes),
       serverKey: randomBytes(bytes),
     };

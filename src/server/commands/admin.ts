@@ -4,6 +4,7 @@ import type { CommandContext, CommandTable } from './types.js';
 import { CommandError } from '../errors.js';
 import { getString } from './params.js';
 import { lsidKeyOf } from '../sessions.js';
+import { replicaMemberOf } from '../topology/state.js';
 
 /** Server-wide administrative and diagnostic commands (what drivers, mongosh and PyMongo send). */
 
@@ -132,9 +133,13 @@ function getLog(ctx: CommandContext): Document {
 function endSessions(ctx: CommandContext): Document {
   const lsids = ctx.body.endSessions;
   if (!Array.isArray(lsids)) throw CommandError.of('TypeMismatch', `BSON field 'endSessions.endSessions' must be an array`);
+  // On a replica set the retryable-write table is shared by the members: forget the sessions there too.
+  const retryableWrites = replicaMemberOf(ctx.server)?.set.retryableWrites;
   for (const lsid of lsids) {
     const key = lsidKeyOf(lsid);
-    if (key) ctx.server.cursors.killSessionCursors(key);
+    if (!key) continue;
+    ctx.server.cursors.killSessionCursors(key);
+    retryableWrites?.forget(key);
   }
   return { ok: 1 };
 }

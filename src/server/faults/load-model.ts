@@ -52,10 +52,16 @@ export interface LoadModelStats {
   maxObservedRunning: number;
   /** Highest `queued` seen since creation or the last `resetStats()`. */
   maxObservedQueued: number;
-  /** Operations that finished (successfully or not) after getting a slot. */
+  /** Operations that finished (successfully or not, maxTimeMS expiries included) after getting a slot; not the aborted ones. */
   completed: number;
   /** Operations that hit their maxTimeMS (while queued or while being served). */
   timedOut: number;
+  /**
+   * Operations abandoned while queued or during their service time because their client
+   * disconnected, the server stopped or restarted, or (replica set) the primary stepped down.
+   * They never ran; they are not counted in `completed`.
+   */
+  aborted: number;
 }
 
 type Sampler = () => number;
@@ -79,6 +85,7 @@ export class LoadModel {
   private _maxObservedQueued = 0;
   private _completed = 0;
   private _timedOut = 0;
+  private _aborted = 0;
   /** The settings as given (for serverStatus / diagnostics). */
   private current: Required<Pick<LoadModelSettings, 'maxConcurrentOps'>> & LoadModelSettings = { maxConcurrentOps: 0 };
 
@@ -123,6 +130,7 @@ export class LoadModel {
       maxObservedQueued: this._maxObservedQueued,
       completed: this._completed,
       timedOut: this._timedOut,
+      aborted: this._aborted,
     };
   }
 
@@ -148,6 +156,7 @@ export class LoadModel {
     this._maxObservedQueued = this.queue.length;
     this._completed = 0;
     this._timedOut = 0;
+    this._aborted = 0;
   }
 
   /** A service time drawn for `commandName` (its override, else the default). */
@@ -158,8 +167,9 @@ export class LoadModel {
   /**
    * Runs `fn` as one operation: waits for a slot (FIFO), holds it for the service time, then runs
    * `fn` and releases the slot. The service time passes before `fn`, so an operation interrupted
-   * while being served (maxTimeMS, stepdown) has no effect. Throws MaxTimeMSExpired (50) when the
-   * deadline passes first, or the abort reason of `signal`.
+   * while queued or being served has no effect: MaxTimeMSExpired (50) when the deadline passes
+   * first, or the abort reason of `signal` (client disconnected, shutdown, stepdown), and its slot
+   * or queue place goes to the next operation at once. Once `fn` started it runs to completion.
    */
   async run<T>(commandName: string, fn: () => T | Promise<T>, options: RunOptions = {}): Promise<T> {
     const serviceMS = this.sampleServiceTime(commandName);
@@ -169,16 +179,20 @@ export class LoadModel {
       try {
         return await fn();
       } finally {
-        this.leave();
+        this.leave(true);
       }
     }
     await this.acquire(options);
+    let served = false;
     try {
       if (serviceMS > 0) await this.wait(serviceMS, options);
       else checkDeadline(options, () => this._timedOut++);
+      options.signal?.throwIfAborted();
+      served = true;
       return await fn();
     } finally {
-      this.leave();
+      // Abandoned during its service time (not a maxTimeMS expiry): it never ran.
+      this.leave(served || options.signal?.aborted !== true);
     }
   }
 
@@ -198,9 +212,10 @@ export class LoadModel {
     if (this._running > this._maxObservedRunning) this._maxObservedRunning = this._running;
   }
 
-  private leave(): void {
+  private leave(completed: boolean): void {
     this._running--;
-    this._completed++;
+    if (completed) this._completed++;
+    else this._aborted++;
     this.admit();
   }
 
@@ -215,7 +230,10 @@ export class LoadModel {
 
   private acquire(options: RunOptions): Promise<void> {
     checkDeadline(options, () => this._timedOut++);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) {
+      this._aborted++;
+      throw abortReason(options.signal);
+    }
     if (this._running < this.capacity && this.queue.length === 0) {
       this.enter();
       return Promise.resolve();
@@ -234,6 +252,7 @@ export class LoadModel {
       };
       const onAbort = () => {
         dequeue();
+        this._aborted++;
         reject(abortReason(options.signal!));
       };
       const waiter: Waiter = {

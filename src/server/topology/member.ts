@@ -1,7 +1,8 @@
 import type { Document } from 'bson';
 import type { CommandContext, CommandSpec, Middleware } from '../commands/types.js';
 import { toNumber, isNumeric } from '../commands/params.js';
-import { CommandError } from '../errors.js';
+import { CloseConnection, CommandError } from '../errors.js';
+import { errorLabelsOverride } from '../faults/failpoint.js';
 import { assignInsertIds, oplogEntry } from './replication.js';
 import { lastWriteOf, type ReplicaMember, type ReplicaSetState } from './state.js';
 
@@ -44,7 +45,7 @@ export function memberMiddleware(set: ReplicaSetState, member: ReplicaMember): M
       if (isWrite(spec, commandName, body)) {
         if (!member.isPrimary) throw CommandError.of('NotWritablePrimary', 'not primary');
         const reply = await writeOnPrimary(set, member, ctx, next);
-        labelWriteConcernError(reply, txnNumber);
+        labelWriteConcernError(ctx, reply, txnNumber);
         return reply;
       }
       if (!member.isPrimary && SECONDARY_OPT_IN.has(commandName) && !secondaryOk(body)) {
@@ -52,8 +53,15 @@ export function memberMiddleware(set: ReplicaSetState, member: ReplicaMember): M
       }
       return await next();
     } catch (err) {
-      // As mongod: retryable-code errors of commands with a txnNumber get the label (unless a fail point set labels).
-      if (txnNumber !== undefined && err instanceof CommandError && err.errorLabels === undefined && RETRYABLE_WRITE_CODES.has(err.code)) {
+      // As mongod: retryable-code errors of commands with a txnNumber get the label, unless a fail
+      // point chose the labels (its errorLabels, even [], replace the server's own).
+      if (
+        txnNumber !== undefined &&
+        err instanceof CommandError &&
+        err.errorLabels === undefined &&
+        errorLabelsOverride(ctx) === undefined &&
+        RETRYABLE_WRITE_CODES.has(err.code)
+      ) {
         err.errorLabels = ['RetryableWriteError'];
       }
       throw err;
@@ -86,10 +94,24 @@ async function writeOnPrimary(set: ReplicaSetState, member: ReplicaMember, ctx: 
     return reply;
   };
   const txnNumber = body.txnNumber;
-  if (txnNumber !== undefined && ctx.lsidKey !== undefined && isNumeric(txnNumber)) {
-    return set.retryableWrites.run(ctx.lsidKey, toNumber(txnNumber), execute);
-  }
-  return execute();
+  if (txnNumber === undefined || ctx.lsidKey === undefined || !isNumeric(txnNumber)) return execute();
+  // A retryable write: executed at most once per (lsid, txnNumber) across the set. mongod's
+  // onPrimaryTransactionalWrite fail point fires when it really executes (not for a replayed reply).
+  let dropReply = false;
+  const executeOnce = async (): Promise<Document> => {
+    const fp = ctx.server.failPoints.primaryTransactionalWrite();
+    if (fp) {
+      const code = fp.failBeforeCommitExceptionCode;
+      if (fp.closeConnection !== false && code !== undefined) throw new CloseConnection('connection closed by the onPrimaryTransactionalWrite fail point');
+      if (code !== undefined) throw new CommandError(code, 'Failing write for test before commit');
+      dropReply = fp.closeConnection !== false;
+    }
+    return execute();
+  };
+  const reply = await set.retryableWrites.run(ctx.lsidKey, toNumber(txnNumber), executeOnce);
+  // The write is applied, replicated and recorded: only its reply is lost.
+  if (dropReply && reply.ok) throw new CloseConnection('connection closed by the onPrimaryTransactionalWrite fail point');
+  return reply;
 }
 
 /** Resolves true when `wtimeoutMS` passed before `needed` members applied the write. */
@@ -131,6 +153,11 @@ function writeConcernOf(body: Document, members: number): { w: number | string; 
   return { w: typeof w === 'string' ? w : 'majority', others: majority - 1, wtimeoutMS };
 }
 
+/** Commands that take a write concern (mongod's supportsWriteConcern): writes and transaction commits/aborts. */
+export function supportsWriteConcern(spec: CommandSpec, commandName: string, body: Document): boolean {
+  return isWrite(spec, commandName, body) || TRANSACTION_COMMANDS.has(commandName);
+}
+
 function isWrite(spec: CommandSpec, commandName: string, body: Document): boolean {
   if (spec.write || WRITE_COMMANDS.has(commandName)) return true;
   if (commandName === 'aggregate' && Array.isArray(body.pipeline) && body.pipeline.length > 0) {
@@ -146,9 +173,10 @@ function secondaryOk(body: Document): boolean {
   return typeof mode === 'string' && mode !== 'primary';
 }
 
-function labelWriteConcernError(reply: Document, txnNumber: unknown): void {
+function labelWriteConcernError(ctx: CommandContext, reply: Document, txnNumber: unknown): void {
   const code = reply.writeConcernError?.code;
   if (txnNumber === undefined || reply.errorLabels !== undefined || code === undefined) return;
+  if (errorLabelsOverride(ctx) !== undefined) return; // a fail point chose the labels ([] = none)
   if (RETRYABLE_WRITE_CODES.has(toNumber(code))) reply.errorLabels = ['RetryableWriteError'];
 }
 

@@ -1,6 +1,7 @@
 import { PoolConfigError } from '../../errors.js';
 import { CommandRegistry } from '../commands/registry.js';
-import { startServer, type EmbeddedServer, type ServerOptions } from '../server.js';
+import { startServerInternal, type EmbeddedServer, type ServerOptions } from '../server.js';
+import { insecureBindWarning } from '../features.js';
 import { memberHelloHook, memberMiddleware } from './member.js';
 import { ReplicaMember, ReplicaSetState, registerMember, type StepDownOptions } from './state.js';
 export type { StepDownOptions } from './state.js';
@@ -52,12 +53,15 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   try {
     for (let i = 0; i < nodes; i++) {
       const seed = serverOptions.seed === undefined ? undefined : `${serverOptions.seed}/member${i}`;
-      servers.push(await startServer({ ...serverOptions, seed, port: port === 0 ? 0 : port + i }));
+      // Each member logs the insecure-bind warning in its startupWarnings; the process warning is emitted once, below.
+      servers.push(await startServerInternal({ ...serverOptions, seed, port: port === 0 ? 0 : port + i }, { emitInsecureBindWarning: false }));
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
   }
+  const warning = insecureBindWarning(servers[0].host, serverOptions.auth !== undefined, serverOptions.tls !== undefined);
+  if (warning) process.emitWarning(warning, { code: 'POOLKIT_INSECURE_BIND' });
   // The members' handlers, to apply replicated writes (same command table as the servers).
   const registry = new CommandRegistry(serverOptions.commands ? [serverOptions.commands] : []);
   const set = new ReplicaSetState(setName, replicationLagMS);
