@@ -4,7 +4,7 @@ import { PoolConfigError } from '../errors.js';
 import { redactUri } from '../util/redact.js';
 import { recommendPoolSize, type PoolSizeRecommendation } from '../sizing/recommend.js';
 import { requireNonNegativeInteger, requirePositiveInteger } from '../sizing/validate.js';
-import { poolSizesAround, runSweep, type LoadShape, type SweepResult, type SweepRun } from '../bench/sweep.js';
+import { poolSizesAround, readLoad, runSweep, type LoadShape, type SweepResult, type SweepRun } from '../bench/sweep.js';
 import { createWorkload, type Workload, type WorkloadName } from '../bench/workloads.js';
 import { estimateFromSteps, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
@@ -344,7 +344,7 @@ function readOptions(options: AdviseWorkloadOptions): ReadOptions {
       : options.workload;
   const result: ReadOptions = {
     workload,
-    load: readLoad(options.load ?? DEFAULT_LOAD),
+    load: readAdviseLoad(options.load ?? DEFAULT_LOAD),
     thorough: Boolean(options.thorough),
     verify: options.verify ?? true,
     compareRules: options.compareRules ?? true,
@@ -357,17 +357,12 @@ function readOptions(options: AdviseWorkloadOptions): ReadOptions {
   return result;
 }
 
-function readLoad(load: LoadShape): LoadShape {
-  if (load?.mode === 'closed') return { mode: 'closed', concurrency: requirePositiveInteger('load.concurrency', load.concurrency) };
-  if (load?.mode === 'open') {
-    if (typeof load.rate !== 'number' || !Number.isFinite(load.rate) || load.rate <= 0) {
-      throw new PoolConfigError('load.rate', load.rate, 'must be a finite number greater than 0');
-    }
-    // Bound what an undersized pool can queue (½ s of arrivals) so draining it after a run stays short.
-    const maxOutstanding = load.maxOutstanding === undefined ? Math.max(64, Math.ceil(load.rate / 2)) : requirePositiveInteger('load.maxOutstanding', load.maxOutstanding);
-    return { mode: 'open', rate: load.rate, maxOutstanding };
-  }
-  throw new PoolConfigError('load.mode', (load as { mode?: unknown } | undefined)?.mode, "must be 'closed' or 'open'");
+/** The sweep's validation, plus a bound on what an undersized pool can queue in an open loop. */
+function readAdviseLoad(load: LoadShape): LoadShape {
+  const valid = readLoad(load);
+  if (valid.mode === 'closed' || valid.maxOutstanding !== undefined) return valid;
+  // ½ s of arrivals, so draining the queue after a run stays short.
+  return { ...valid, maxOutstanding: Math.max(64, Math.ceil(valid.rate / 2)) };
 }
 
 export function describeShape(load: LoadShape): string {

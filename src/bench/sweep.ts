@@ -247,7 +247,8 @@ function readConfigs(configs: readonly PoolConfig[]): (PoolConfig & { label: str
   });
 }
 
-function readLoad(load: LoadShape): LoadShape {
+/** Validates a load shape (errors name the field). */
+export function readLoad(load: LoadShape): LoadShape {
   if (load?.mode === 'closed') return { mode: 'closed', concurrency: requirePositiveInteger('load.concurrency', load.concurrency) };
   if (load?.mode === 'open') {
     const rate = requirePositive('load.rate', load.rate);
