@@ -1,5 +1,6 @@
 import type { MongoClient } from 'mongodb';
 import { noteCheckIn, noteCheckOut, type RetryCall, type RetryCallWatcher } from '../resilience/attempt-scope.js';
+import { clientEvents } from './client-events.js';
 
 /**
  * Counts a client's in-flight operations from its pool (CMAP) events, which the driver always
@@ -53,7 +54,8 @@ export class InflightTracker implements RetryCallWatcher {
         },
       ],
     ];
-    for (const [event, fn] of this.#listeners) client.on(event as any, fn);
+    const hub = clientEvents(client);
+    for (const [event, fn] of this.#listeners) hub.on(event, fn);
   }
 
   /** Operations waiting for a connection or holding one right now (pool check-outs in progress). */
@@ -113,7 +115,8 @@ export class InflightTracker implements RetryCallWatcher {
   }
 
   detach(): void {
-    for (const [event, fn] of this.#listeners) this.#client.off(event as any, fn);
+    const hub = clientEvents(this.#client);
+    for (const [event, fn] of this.#listeners) hub.off(event, fn);
   }
 
   #idle(): boolean {

@@ -4,6 +4,7 @@ import type { MongoClient } from 'mongodb';
 import { PoolMonitorError } from '../errors.js';
 import { redactText } from '../util/redact.js';
 import { holdInflightTracker, releaseInflightTracker } from '../client/inflight.js';
+import { clientEvents } from '../client/client-events.js';
 import { resolveMonitorOptions, type PoolMonitorOptions, type ResolvedMonitorOptions } from './options.js';
 import { describeClient, driverPendingConnections, hasConnected, setMonitorCommands } from './driver-internals.js';
 import { ServerPoolState, type ConnectionRecord } from './server-state.js';
@@ -127,7 +128,8 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
-    for (const [event, fn] of this.#listeners) this.client.off(event as any, fn);
+    const hub = clientEvents(this.client);
+    for (const [event, fn] of this.#listeners) hub.off(event, fn);
     this.#listeners.length = 0;
     releaseInflightTracker(this.client);
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
@@ -220,8 +222,9 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     return state;
   }
 
+  /** Through the client's event hub: one driver listener per event, however many monitors. */
   #on(event: string, fn: (event: any) => void): void {
-    this.client.on(event as any, fn);
+    clientEvents(this.client).on(event, fn);
     this.#listeners.push([event, fn]);
   }
 

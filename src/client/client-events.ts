@@ -1,0 +1,67 @@
+import type { MongoClient } from 'mongodb';
+
+type Handler = (event: any) => void;
+
+interface Channel {
+  /** Replaced, never mutated, when a handler is added or removed: a dispatch in progress keeps its list. */
+  handlers: readonly Handler[];
+  dispatch: Handler;
+}
+
+/**
+ * The one subscription of mongo-poolkit to a client's events. The in-flight tracker and every
+ * PoolMonitor of a client share it: each driver event is heard by a single listener, which calls
+ * the toolkit's handlers in turn. An EventEmitter with two or more listeners for an event copies its
+ * listener array on every emit; on a pool event (four per operation) that is garbage the hot path
+ * does not need. A channel's driver listener is removed with its last handler, so a client with
+ * nothing subscribed carries no listener of ours.
+ */
+export class ClientEvents {
+  readonly #client: MongoClient;
+  readonly #channels = new Map<string, Channel>();
+
+  constructor(client: MongoClient) {
+    this.#client = client;
+  }
+
+  on(event: string, handler: Handler): void {
+    let channel = this.#channels.get(event);
+    if (channel === undefined) {
+      const created: Channel = {
+        handlers: [],
+        dispatch: (payload) => {
+          const handlers = created.handlers;
+          for (let i = 0; i < handlers.length; i++) handlers[i](payload);
+        },
+      };
+      channel = created;
+      this.#channels.set(event, channel);
+      this.#client.on(event as any, channel.dispatch);
+    }
+    channel.handlers = [...channel.handlers, handler];
+  }
+
+  off(event: string, handler: Handler): void {
+    const channel = this.#channels.get(event);
+    if (channel === undefined) return;
+    const index = channel.handlers.indexOf(handler);
+    if (index === -1) return;
+    channel.handlers = channel.handlers.filter((_, i) => i !== index);
+    if (channel.handlers.length === 0) {
+      this.#client.off(event as any, channel.dispatch);
+      this.#channels.delete(event);
+    }
+  }
+}
+
+const hubs = new WeakMap<MongoClient, ClientEvents>();
+
+/** The client's event hub (created on first use). */
+export function clientEvents(client: MongoClient): ClientEvents {
+  let hub = hubs.get(client);
+  if (hub === undefined) {
+    hub = new ClientEvents(client);
+    hubs.set(client, hub);
+  }
+  return hub;
+}
