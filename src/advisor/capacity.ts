@@ -16,7 +16,7 @@ export interface KneeStep {
 export interface CapacityEstimate {
   /** `given`: the caller stated it; `knee`: estimated from two closed-loop measurements. */
   source: 'given' | 'knee';
-  /** Operations the server (with the round trip) keeps in flight at its peak: the pool size past which throughput stops growing. */
+  /** Connections the workload keeps busy at the plateau: given, or the knee N* × KNEE_HEADROOM, rounded up. */
   serverCapacity: number;
   /** The first knee estimate, when a verified pool showed a higher plateau and the estimate was redone with that X_max. */
   refinedFrom?: { serverCapacity: number; maxThroughput: number };
@@ -25,7 +25,7 @@ export interface CapacityEstimate {
     minHoldTimeMS: number;
     /** X_max: throughput with many callers and a large pool (the plateau), ops/s. */
     maxThroughput: number;
-    /** N* = X_max × R_min, before rounding up. */
+    /** N* = X_max × R_min, before the headroom and rounding up. */
     estimate: number;
     low: KneeStep;
     high: KneeStep;
@@ -33,16 +33,26 @@ export interface CapacityEstimate {
 }
 
 /**
+ * How far past the knee the pool is sized. N* is where the two asymptotes cross; the measured curve
+ * bends round that corner gradually (service and round-trip times vary, so some connections are in
+ * transit while the server has a free slot), and the plateau is reached only somewhat past N*.
+ * Falling short of the plateau costs throughput and tail latency; 20% more connections cost
+ * little. The verification sweep then checks the answer either way.
+ */
+export const KNEE_HEADROOM = 1.2;
+
+/**
  * The knee of the throughput curve: a closed system with N connections and no queueing delivers
  * X = N / R_min; once the server saturates it stays at X_max. The two lines cross at
- * N* = X_max × R_min (Little's law at the knee), rounded up to whole connections (at least 1).
- * R_min includes the round trip and client-side time, so N* can exceed the server's cores or
- * `maxConcurrentOps`: it counts connections, which are held for the whole round trip.
+ * N* = X_max × R_min (Little's law at the knee). The capacity is N* × KNEE_HEADROOM, rounded up
+ * to whole connections (at least 1). R_min includes the round trip and client-side time, so N*
+ * can exceed the server's cores or `maxConcurrentOps`: it counts connections, which are held for
+ * the whole round trip.
  */
 export function kneeCapacity(minHoldTimeMS: number, maxThroughput: number): { estimate: number; serverCapacity: number } {
   const estimate = (maxThroughput * minHoldTimeMS) / 1000;
-  // The epsilon keeps 8.0000001 (floating-point noise) from becoming 9.
-  return { estimate, serverCapacity: Math.max(1, Math.ceil(estimate - 1e-6)) };
+  // The epsilon keeps 9.6000001 (floating-point noise) from becoming 10.
+  return { estimate, serverCapacity: Math.max(1, Math.ceil(estimate * KNEE_HEADROOM - 1e-6)) };
 }
 
 export function kneeStep(measurement: WorkloadMeasurement, concurrency: number): KneeStep {

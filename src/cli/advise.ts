@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { adviseWorkload, type AdviseResult } from '../advisor/index.js';
+import { adviseWorkload, KNEE_HEADROOM, type AdviseResult } from '../advisor/index.js';
 import { describeShape } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
 import { toJSON } from '../bench/report/format.js';
@@ -102,7 +102,7 @@ function describeEmbedded(options: ServerOptions): { latencyMS: unknown; maxConc
 
 function capacityText(c: AdviseResult['capacity']): string {
   if (c.source === 'given' || !c.knee) return `${c.serverCapacity} operations at once (given)`;
-  return `${c.serverCapacity} connections busy at full throughput: knee of the throughput curve, X_max ${Math.round(c.knee.maxThroughput)} ops/s × R_min ${ms(c.knee.minHoldTimeMS)} ms = ${c.knee.estimate.toFixed(1)}`;
+  return `${c.serverCapacity} connections at full throughput: knee of the throughput curve N* = X_max ${Math.round(c.knee.maxThroughput)} ops/s × R_min ${ms(c.knee.minHoldTimeMS)} ms = ${c.knee.estimate.toFixed(1)}, × ${KNEE_HEADROOM} headroom`;
 }
 
 const ms = (value: number) => (!Number.isFinite(value) ? '∞' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
@@ -183,14 +183,22 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
 
   if (v) {
     const crit = v.criteria;
-    out.push(s.bold(`Verification`) + s.dim(` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99)`));
-    const header = ['maxPoolSize', 'ops/s', 'of best', 'p50 ms', 'p99 ms', '× best p99', 'wait p99 ms', 'adequate', ''];
+    out.push(
+      s.bold(`Verification`) +
+        s.dim(
+          ` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99` +
+            `${v.smoothed ? ', judged on the fitted curves (rise-then-fall throughput, fall-then-rise p99) so one lucky or unlucky run does not decide' : ''})`,
+        ),
+    );
+    const header = ['maxPoolSize', 'ops/s', ...(v.smoothed ? ['fitted'] : []), 'of best', 'p50 ms', 'p99 ms', ...(v.smoothed ? ['fitted'] : []), '× best p99', 'wait p99 ms', 'adequate', ''];
     const rows = v.rows.map((row) => [
       String(row.maxPoolSize),
       String(Math.round(row.throughput)),
+      ...(v.smoothed ? [String(Math.round(row.fittedThroughput))] : []),
       pct(row.throughputShare),
       ms(row.p50MS),
       ms(row.p99MS),
+      ...(v.smoothed ? [row.p99Judged ? ms(row.fittedP99MS) : '-'] : []),
       Number.isFinite(row.p99Ratio) ? row.p99Ratio.toFixed(2) : '∞',
       ms(row.waitP99MS),
       row.adequate ? 'yes' : 'no',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateFromSteps, kneeCapacity } from '../../src/advisor/capacity.js';
+import { estimateFromSteps, KNEE_HEADROOM, kneeCapacity } from '../../src/advisor/capacity.js';
 import { evaluatePoolSizes, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
@@ -21,10 +21,12 @@ const point = (maxPoolSize: number, throughput: number, p99MS: number, extra: Pa
 });
 
 test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', () => {
-  // 1600 ops/s at the plateau, 7 ms per operation alone: 11.2 connections → 12.
-  assert.deepEqual(kneeCapacity(7, 1600), { estimate: 11.2, serverCapacity: 12 });
-  // Exactly 8 (5 ms × 1600/s) stays 8 despite floating point.
-  assert.equal(kneeCapacity(5, 1600).serverCapacity, 8);
+  // 1600 ops/s at the plateau, 7 ms per operation alone: N* = 11.2, × 1.2 headroom = 13.44 → 14.
+  assert.equal(KNEE_HEADROOM, 1.2);
+  assert.deepEqual(kneeCapacity(7, 1600), { estimate: 11.2, serverCapacity: 14 });
+  // Exactly 8 (5 ms × 1600/s) × 1.2 = 9.6 → 10; 10 exactly (5 ms × 1666.67/s × 1.2) stays 10 despite floating point.
+  assert.equal(kneeCapacity(5, 1600).serverCapacity, 10);
+  assert.equal(kneeCapacity(5, 5000 / 3).serverCapacity, 10);
   assert.equal(kneeCapacity(0.1, 100).serverCapacity, 1);
   const estimate = estimateFromSteps(
     { concurrency: 1, poolSize: 1, throughput: 140, holdTimeMeanMS: 7 },
@@ -33,12 +35,13 @@ test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', (
   );
   assert.equal(estimate.source, 'knee');
   assert.equal(estimate.knee?.maxThroughput, 1600, 'a higher throughput seen elsewhere bounds the plateau from below');
-  assert.equal(estimate.serverCapacity, 12);
+  assert.equal(estimate.serverCapacity, 14);
 });
 
 test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {
   const points = [point(4, 600, 100), point(8, 1200, 52), point(10, 1560, 41), point(12, 1600, 40), point(16, 1590, 43), point(100, 1500, 60)];
-  const e = evaluatePoolSizes(points, { pick: 12, marks: { 12: ['recommended'], 100: ['driver default'] } });
+  // Run by run (smooth: false): the yardstick itself; the fitted curves are tested in test/bench/shape-fit.test.ts.
+  const e = evaluatePoolSizes(points, { pick: 12, marks: { 12: ['recommended'], 100: ['driver default'] }, criteria: { smooth: false } });
   assert.deepEqual(e.best, { throughput: { maxPoolSize: 12, value: 1600 }, p99: { maxPoolSize: 12, value: 40 } });
   // 10: 97.5% and 1.025× → yes; 16: 99.4%, 1.075× → yes; 100: 93.75% → no; 8: 75% → no.
   assert.deepEqual(e.adequate, [10, 12, 16]);
@@ -73,21 +76,22 @@ test('evaluation: failed runs never qualify and a p99 that is too high disqualif
 test('evaluation: a p99 from too few samples is not compared (noise), only the throughput', () => {
   // 90 operations: the p99 is about the maximum of one run, so 4's 9.8 ms vs 100's 7 ms says nothing.
   const few = { ops: 90 };
-  const e = evaluatePoolSizes([point(2, 300, 9.8, few), point(4, 298, 9.85, few), point(100, 300, 6.98, few)], { pick: 4 });
+  const raw = { smooth: false };
+  const e = evaluatePoolSizes([point(2, 300, 9.8, few), point(4, 298, 9.85, few), point(100, 300, 6.98, few)], { pick: 4, criteria: raw });
   assert.deepEqual(e.rows.map((r) => r.p99Judged), [false, false, false]);
   assert.equal(e.p99Unjudged, 3);
   assert.deepEqual(e.adequate, [2, 4, 100]);
   assert.equal(e.pick?.adequate, true);
   assert.equal(e.best.p99.value, 6.98, 'the lowest p99 is still reported as the reference');
   // Enough samples: the same numbers disqualify on the tail.
-  const many = evaluatePoolSizes([point(2, 300, 9.8), point(4, 298, 9.85), point(100, 300, 6.98)], { pick: 4 });
+  const many = evaluatePoolSizes([point(2, 300, 9.8), point(4, 298, 9.85), point(100, 300, 6.98)], { pick: 4, criteria: raw });
   assert.deepEqual(many.adequate, [100]);
   assert.equal(many.p99Unjudged, 0);
   // Mixed: only judged rows compete for the best p99, and the threshold is a criterion.
-  const mixed = evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20), point(16, 1000, 21)]);
+  const mixed = evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20), point(16, 1000, 21)], { criteria: raw });
   assert.equal(mixed.best.p99.maxPoolSize, 8);
   assert.deepEqual(mixed.adequate, [2, 8, 16]);
-  assert.deepEqual(evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20)], { criteria: { minP99Samples: 50 } }).adequate, [2]);
+  assert.deepEqual(evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20)], { criteria: { ...raw, minP99Samples: 50 } }).adequate, [2]);
 });
 
 test('pointsFromSweep averages repeated pool sizes and sorts by size', () => {
