@@ -1,10 +1,8 @@
 /**
  * Benchmark: the cost of watching the pool (issue 5, "Performance").
  *
- * Same workload for every variant: `findOne({ _id })` (or `ping` if the server has no CRUD),
- * pool 20, 32 closed-loop callers, fixed duration; the server runs in its own process, so
- * `process.cpuUsage()` here is the client's CPU only. Variants alternate within each
- * repetition (rotating the starting variant) so drift on a shared machine hits all of them.
+ * Same workload for every variant: `findOne({ _id })`, pool 20, 32 closed-loop callers, fixed
+ * duration, against the embedded server in its own process:
  *
  *   (a) bare driver
  *   (b) + PoolMonitor (default mode: pool events only)
@@ -13,33 +11,44 @@
  *   (e) + PoolMonitor with commands: true
  *   (f) + @christiangalsterer/mongodb-driver-prometheus-exporter (monitorCommands on; scraped every second)
  *
- * Run: `npm run bench -- monitor [--duration-ms N] [--warmup-ms N] [--initial-warmup-ms N] [--reps N] [--concurrency N]
- * [--pool N] [--variants a,b,c]` (or `node --import tsx bench/monitor.ts ...`), or import
- * `run(options)`. Writes bench/results/monitor.json and prints a table.
+ * Method. This machine is a VM whose speed drifts by 2× within seconds (steal time), so runs one
+ * after the other cannot resolve a 3% difference. Each variant lives in its own long-lived process
+ * (bench/support/monitor-load.ts); a measurement starts two of them, fresh, and runs them *at the
+ * same time*, pinned to the same CPU (the server has the other), so both see the same machine for
+ * the same seconds. A control pair, (a) against (a0), the same code in two processes, shows what
+ * the method resolves (two processes of one program differ by a few percent: JIT, heap). The
+ * ratio of their CPU per operation (process.cpuUsage) and of their completed operations (they
+ * share one core, so the cheaper one completes more) is one sample; pairs are (a, x) for every x
+ * and (d, e), repeated `reps` times with the order of start alternated, and the median is reported.
+ *
+ * Run: `npm run bench -- monitor [--duration-ms N] [--warmup-ms N] [--initial-warmup-ms N] [--reps N]
+ * [--concurrency N] [--pool N] [--variants a,b,c]`, or import `run(options)`. Writes
+ * bench/results/monitor.json and prints a table.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { Registry } from 'prom-client';
-import { monitorMongoDBDriver } from '@christiangalsterer/mongodb-driver-prometheus-exporter';
 import { PoolMonitor } from '../src/monitor/index.js';
-import { registerPrometheus } from '../src/exporters/prometheus.js';
-import { LOAD_CPU, machine, median, parseFlags, pinProcess, startBenchServer, table, writeResults } from './support/harness.js';
+import { forkSupport, LOAD_CPU, machine, median, parseFlags, pinProcess, request, startBenchServer, table, writeResults } from './support/harness.js';
+import { MONITOR_BENCH_DOCS, MONITOR_VARIANTS } from './support/monitor-load.js';
 
 
 export interface MonitorBenchOptions {
-  /** Measured time per variant and repetition (default 3000). */
+  /** Measured time of each paired run (default 3000). */
   durationMS?: number;
-  /** Unmeasured load before each measurement (default 500). */
+  /** Unmeasured load just before each paired run (default 500). */
   warmupMS?: number;
-  /** Unmeasured load once at the start (default 3000). */
+  /** Unmeasured load of every fresh pair of variant processes before its measurement (default 3000). */
   initialWarmupMS?: number;
+  /** Paired runs per pair (default 8). */
   repetitions?: number;
   concurrency?: number;
   poolSize?: number;
-  /** Subset of a–f (default all). */
+  /** Subset of a–f (default all; (a) is always included as the baseline). */
   variants?: string[];
   /** Use this server instead of starting one in a child process. */
   uri?: string;
@@ -49,76 +58,53 @@ export interface MonitorBenchOptions {
   progress?: boolean;
 }
 
-interface Variant {
-  id: string;
-  label: string;
-  monitorCommands: boolean;
-  setup(client: MongoClient): { scrape?: () => Promise<unknown>; teardown(): void };
+/** One measured window of one variant process. */
+export interface WindowResult {
+  ops: number;
+  elapsedMS: number;
+  opsPerSec: number;
+  cpuMicrosPerOp: number;
 }
 
-const VARIANTS: Variant[] = [
-  { id: 'a', label: 'bare driver', monitorCommands: false, setup: () => ({ teardown() {} }) },
-  {
-    id: 'b',
-    label: 'PoolMonitor (pool events)',
-    monitorCommands: false,
-    setup(client) {
-      const monitor = PoolMonitor.attach(client, { name: 'bench-b' });
-      return { teardown: () => monitor.detach() };
-    },
-  },
-  {
-    id: 'c',
-    label: 'PoolMonitor + Prometheus',
-    monitorCommands: false,
-    setup(client) {
-      const monitor = PoolMonitor.attach(client, { name: 'bench-c' });
-      const registry = new Registry();
-      registerPrometheus(monitor, { registry });
-      return { scrape: () => registry.metrics(), teardown: () => monitor.detach() };
-    },
-  },
-  { id: 'd', label: 'driver monitorCommands, no listener', monitorCommands: true, setup: () => ({ teardown() {} }) },
-  {
-    id: 'e',
-    label: 'PoolMonitor commands: true',
-    monitorCommands: false, // the monitor turns it on
-    setup(client) {
-      const monitor = PoolMonitor.attach(client, { name: 'bench-e', commands: true });
-      return { teardown: () => monitor.detach() };
-    },
-  },
-  {
-    id: 'f',
-    label: 'mongodb-driver-prometheus-exporter',
-    monitorCommands: true,
-    setup(client) {
-      const registry = new Registry();
-      monitorMongoDBDriver(client as any, registry as any);
-      return { scrape: () => registry.metrics(), teardown() {} };
-    },
-  },
-];
+/** Two variants measured at the same time on the same CPU. */
+export interface PairSample {
+  rep: number;
+  baseline: string;
+  variant: string;
+  /** Which of the two was told to start first (alternated). */
+  startedFirst: string;
+  baselineRun: WindowResult;
+  variantRun: WindowResult;
+  /** variant / baseline within this window. */
+  cpuRatio: number;
+  throughputRatio: number;
+}
 
 export interface VariantResult {
   id: string;
   label: string;
-  /** Median over repetitions. */
+  /** Median over the variant's windows (absolute figures: only comparable within one run). */
   opsPerSec: number;
   cpuMicrosPerOp: number;
-  /** Relative to (a): median over repetitions of the ratio within each repetition. */
+  /** Against (a), measured at the same time: medians of the paired ratios. */
   throughputRatio: number;
   cpuRatio: number;
-  runs: Array<{ ops: number; elapsedMS: number; opsPerSec: number; cpuMicrosPerOp: number }>;
+  /** Spread of the paired CPU ratios (min, max), to judge the median. */
+  cpuRatioRange: [number, number];
 }
 
 export interface MonitorBenchResult {
   benchmark: 'monitor';
   date: string;
   workload: string;
+  method: string;
   settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize'>>;
   environment: Record<string, unknown>;
   variants: VariantResult[];
+  /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
+  commandsModeVsDriverFloor: { cpuRatio: number; throughputRatio: number; cpuRatioRange: [number, number] } | null;
+  goals: Record<string, boolean | null>;
+  pairs: PairSample[];
   hotPath: HotPathResult;
 }
 
@@ -137,61 +123,141 @@ export interface HotPathResult {
   monitorCommandsShareOfDriverCpu: number;
 }
 
+interface VariantProcess {
+  id: string;
+  child: ChildProcess;
+}
+
+async function startVariant(id: string, uri: string, settings: { concurrency: number; poolSize: number }): Promise<VariantProcess> {
+  const child = forkSupport('monitor-load.ts');
+  if (child.pid !== undefined) pinProcess(child.pid, LOAD_CPU);
+  await request(child, { type: 'start', uri, variant: id, ...settings }, 'ready');
+  return { id, child };
+}
+
+function runWindow(p: VariantProcess, warmupMS: number, durationMS: number): Promise<WindowResult> {
+  return request<{ ops: number; elapsedMS: number; cpuUS: number }>(p.child, { type: 'run', warmupMS, durationMS }, 'result').then((r) => ({
+    ops: r.ops,
+    elapsedMS: round(r.elapsedMS, 1),
+    opsPerSec: round((r.ops / r.elapsedMS) * 1000, 1),
+    cpuMicrosPerOp: round(r.cpuUS / Math.max(1, r.ops), 3),
+  }));
+}
+
+async function stopVariant(p: VariantProcess): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const exited = once(p.child, 'exit');
+  p.child.send({ type: 'stop' });
+  await exited;
+}
+
+const spread = (values: number[]): [number, number] => [round(Math.min(...values), 3), round(Math.max(...values), 3)];
+
 export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBenchResult> {
   const settings = {
     durationMS: options.durationMS ?? 3000,
     warmupMS: options.warmupMS ?? 500,
     initialWarmupMS: options.initialWarmupMS ?? 3000,
-    repetitions: options.repetitions ?? 5,
+    repetitions: options.repetitions ?? 8,
     concurrency: options.concurrency ?? 32,
     poolSize: options.poolSize ?? 20,
   };
-  const variants = options.variants ? VARIANTS.filter((v) => options.variants!.includes(v.id)) : VARIANTS;
-  if (variants.length === 0) throw new Error(`--variants: choose among ${VARIANTS.map((v) => v.id).join(',')}`);
+  const wanted = new Set(['a', ...(options.variants ?? MONITOR_VARIANTS.map((v) => v.id))]);
+  const variants = MONITOR_VARIANTS.filter((v) => wanted.has(v.id));
+  const unknown = [...wanted].filter((id) => !MONITOR_VARIANTS.some((v) => v.id === id));
+  if (unknown.length > 0) throw new Error(`--variants: unknown ${unknown.join(',')}; choose among ${MONITOR_VARIANTS.map((v) => v.id).join(',')}`);
   const log = options.progress === false ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
 
   const server = options.uri ? undefined : await startBenchServer('ours');
   const uri = options.uri ?? server!.uri;
-  // The client (measured) on one core, the server on the other: see pinProcess.
-  const pinned = server !== undefined && server.pinned && pinProcess(process.pid, LOAD_CPU);
+  const live = new Set<VariantProcess>();
+  const start = async (id: string) => {
+    const p = await startVariant(id, uri, settings);
+    live.add(p);
+    return p;
+  };
+  const stop = async (p: VariantProcess) => {
+    live.delete(p);
+    await stopVariant(p);
+  };
   try {
-    const workload = await prepare(uri);
-    log(`monitor bench: workload ${workload.name}, ${settings.repetitions} × ${variants.length} variants × ${settings.durationMS} ms`);
-    // JIT and the server's caches are process-wide: warm both up once before any measurement.
-    await measure(uri, VARIANTS[0], workload.op, { ...settings, warmupMS: 0, durationMS: settings.initialWarmupMS });
-    const runs = new Map<string, VariantResult['runs']>(variants.map((v) => [v.id, []]));
+    await prepare(uri);
+    const pairList: [string, string][] = variants.filter((v) => v.id !== 'a').map((v) => ['a', v.id]);
+    if (wanted.has('d') && wanted.has('e')) pairList.push(['d', 'e']);
+    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, two fresh variant processes at a time on one CPU`);
+    const pairs: PairSample[] = [];
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      for (let i = 0; i < variants.length; i++) {
-        const variant = variants[(i + rep) % variants.length];
-        const result = await measure(uri, variant, workload.op, settings);
-        runs.get(variant.id)!.push(result);
-        log(`  rep ${rep + 1} (${variant.id}) ${variant.label}: ${result.opsPerSec.toFixed(0)} ops/s, ${result.cpuMicrosPerOp.toFixed(1)} µs CPU/op`);
+      for (const [baseline, variant] of pairList) {
+        // Fresh processes for every sample: two processes of the same code differ by a few percent
+        // (JIT decisions, heap layout), which the median over repetitions then averages out.
+        const [x, y] = await Promise.all([start(baseline), start(variant)]);
+        // Warm both up together (JIT, heap, pool), then measure both together.
+        await Promise.all([runWindow(x, 0, settings.initialWarmupMS), runWindow(y, 0, settings.initialWarmupMS)]);
+        const first = rep % 2 === 0 ? x : y;
+        const second = first === x ? y : x;
+        const [firstRun, secondRun] = await Promise.all([runWindow(first, settings.warmupMS, settings.durationMS), runWindow(second, settings.warmupMS, settings.durationMS)]);
+        await Promise.all([stop(x), stop(y)]);
+        const baselineRun = first === x ? firstRun : secondRun;
+        const variantRun = first === x ? secondRun : firstRun;
+        const sample: PairSample = {
+          rep,
+          baseline,
+          variant,
+          startedFirst: first.id,
+          baselineRun,
+          variantRun,
+          cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
+          throughputRatio: round(variantRun.ops / baselineRun.ops, 4),
+        };
+        pairs.push(sample);
+        log(`  rep ${rep + 1} (${baseline}, ${variant}): CPU/op ${sample.cpuRatio.toFixed(3)}×, ops ${sample.throughputRatio.toFixed(3)}× (${baselineRun.cpuMicrosPerOp.toFixed(0)} vs ${variantRun.cpuMicrosPerOp.toFixed(0)} µs/op)`);
       }
     }
-    const baselineRuns = runs.get(variants.some((v) => v.id === 'a') ? 'a' : variants[0].id)!;
-    const hotPath = measureHotPath(median(baselineRuns.map((r) => r.cpuMicrosPerOp)));
+
+    const samplesOf = (baseline: string, variant: string) => pairs.filter((p) => p.baseline === baseline && p.variant === variant);
+    const windowsOf = (id: string): WindowResult[] => pairs.flatMap((p) => [...(p.baseline === id ? [p.baselineRun] : []), ...(p.variant === id ? [p.variantRun] : [])]);
+    const results: VariantResult[] = variants.map((v) => {
+      const own = samplesOf('a', v.id);
+      const windows = windowsOf(v.id);
+      return {
+        id: v.id,
+        label: v.label,
+        opsPerSec: round(median(windows.map((w) => w.opsPerSec)), 0),
+        cpuMicrosPerOp: round(median(windows.map((w) => w.cpuMicrosPerOp)), 2),
+        throughputRatio: v.id === 'a' ? 1 : round(median(own.map((p) => p.throughputRatio)), 3),
+        cpuRatio: v.id === 'a' ? 1 : round(median(own.map((p) => p.cpuRatio)), 3),
+        cpuRatioRange: v.id === 'a' ? [1, 1] : spread(own.map((p) => p.cpuRatio)),
+      };
+    });
+    const de = samplesOf('d', 'e');
+    const commandsModeVsDriverFloor =
+      de.length > 0
+        ? { cpuRatio: round(median(de.map((p) => p.cpuRatio)), 3), throughputRatio: round(median(de.map((p) => p.throughputRatio)), 3), cpuRatioRange: spread(de.map((p) => p.cpuRatio)) }
+        : null;
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const goal = (ids: string[], test: () => boolean) => (ids.every((id) => byId.has(id)) ? test() : null);
+    const goals = {
+      'b: CPU/op ≤ 1.03× (a)': goal(['b'], () => byId.get('b')!.cpuRatio <= 1.03),
+      'b: throughput ≥ 0.98× (a)': goal(['b'], () => byId.get('b')!.throughputRatio >= 0.98),
+      'c: CPU/op ≤ 1.03× (a)': goal(['c'], () => byId.get('c')!.cpuRatio <= 1.03),
+      'c: throughput ≥ 0.98× (a)': goal(['c'], () => byId.get('c')!.throughputRatio >= 0.98),
+      'e: CPU/op ≤ 1.03× (d)': commandsModeVsDriverFloor ? commandsModeVsDriverFloor.cpuRatio <= 1.03 : null,
+      'b, c, e: each cheaper than (f)': goal(['b', 'c', 'e', 'f'], () => ['b', 'c', 'e'].every((id) => byId.get(id)!.cpuRatio < byId.get('f')!.cpuRatio)),
+    };
+
+    const hotPath = measureHotPath(byId.get('a')!.cpuMicrosPerOp);
     log(`  hot path: ${hotPath.nsPerOpMonitor} ns/op with the monitor, ${hotPath.nsPerOpMonitorCommands} ns/op in commands mode, ${hotPath.nsPerOpNoListener} ns/op without`);
     const result: MonitorBenchResult = {
       benchmark: 'monitor',
       date: new Date().toISOString(),
-      workload: workload.name,
+      workload: 'findOne({ _id })',
+      method: 'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios',
       settings,
-      environment: { ...machine(), driver: driverVersion(), pinned },
-      variants: variants.map((v) => {
-        const own = runs.get(v.id)!;
-        // Ratios are paired per repetition (same minute of machine noise), then the median is taken.
-        const paired = (pick: (r: VariantResult['runs'][number]) => number) =>
-          median(own.map((r, rep) => pick(r) / pick(baselineRuns[rep])));
-        return {
-          id: v.id,
-          label: v.label,
-          opsPerSec: round(median(own.map((r) => r.opsPerSec)), 0),
-          cpuMicrosPerOp: round(median(own.map((r) => r.cpuMicrosPerOp)), 2),
-          throughputRatio: round(paired((r) => r.opsPerSec), 3),
-          cpuRatio: round(paired((r) => r.cpuMicrosPerOp), 3),
-          runs: own,
-        };
-      }),
+      environment: { ...machine(), driver: driverVersion(), serverPinned: server?.pinned ?? false },
+      variants: results,
+      commandsModeVsDriverFloor,
+      goals,
+      pairs,
       hotPath,
     };
     if (options.out !== false) {
@@ -207,6 +273,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     }
     return result;
   } finally {
+    await Promise.all([...live].map(stopVariant));
     await server?.stop();
   }
 }
@@ -217,16 +284,24 @@ export function formatTable(result: MonitorBenchResult): string {
     `hot path (events replayed, no I/O): ${h.nsPerOpMonitor} ns/op with PoolMonitor, ${h.nsPerOpMonitorCommands} ns/op with ` +
     `commands: true, ${h.nsPerOpNoListener} ns/op without = ${(h.monitorShareOfDriverCpu * 100).toFixed(2)} % / ` +
     `${(h.monitorCommandsShareOfDriverCpu * 100).toFixed(2)} % of the bare driver's CPU per operation`;
-  return `${table(
-    ['variant', 'ops/s', 'CPU µs/op', 'throughput vs (a)', 'CPU/op vs (a)'],
-    result.variants.map((v) => [
-      `(${v.id}) ${v.label}`,
-      v.opsPerSec,
-      v.cpuMicrosPerOp.toFixed(1),
-      `${v.throughputRatio.toFixed(3)}×`,
-      `${v.cpuRatio.toFixed(3)}×`,
-    ]),
-  )}\n${hot}`;
+  const ed = result.commandsModeVsDriverFloor;
+  const lines = [
+    table(
+      ['variant', 'ops/s', 'CPU µs/op', 'throughput vs (a)', 'CPU/op vs (a)', 'CPU/op range'],
+      result.variants.map((v) => [
+        `(${v.id}) ${v.label}`,
+        v.opsPerSec,
+        v.cpuMicrosPerOp.toFixed(1),
+        `${v.throughputRatio.toFixed(3)}×`,
+        `${v.cpuRatio.toFixed(3)}×`,
+        v.id === 'a' ? '' : `${v.cpuRatioRange[0].toFixed(3)}–${v.cpuRatioRange[1].toFixed(3)}`,
+      ]),
+    ),
+    ...(ed ? [`(e) vs (d): CPU/op ${ed.cpuRatio.toFixed(3)}× (range ${ed.cpuRatioRange[0].toFixed(3)}–${ed.cpuRatioRange[1].toFixed(3)}), throughput ${ed.throughputRatio.toFixed(3)}×`] : []),
+    `goals: ${Object.entries(result.goals).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join('; ')}`,
+    hot,
+  ];
+  return lines.join('\n');
 }
 
 function measureHotPath(driverMicrosPerOp: number): HotPathResult {
@@ -277,71 +352,18 @@ function measureHotPath(driverMicrosPerOp: number): HotPathResult {
 
 // ---- workload ------------------------------------------------------------------------------
 
-const DOCS = 1000;
-
-async function prepare(uri: string): Promise<{ name: string; op: (client: MongoClient, i: number) => Promise<unknown> }> {
+/** The documents every variant's findOne({ _id }) reads. */
+async function prepare(uri: string): Promise<void> {
   const client = new MongoClient(uri);
   try {
     const items = client.db('bench').collection<{ _id: number; name: string; qty: number }>('items');
     await items.deleteMany({});
-    await items.insertMany(Array.from({ length: DOCS }, (_, i) => ({ _id: i, name: `item-${i}`, qty: i % 17 })));
+    await items.insertMany(Array.from({ length: MONITOR_BENCH_DOCS }, (_, i) => ({ _id: i, name: `item-${i}`, qty: i % 17 })));
     const found = await items.findOne({ _id: 7 });
     if (found?.name !== 'item-7') throw new Error('findOne returned the wrong document');
-    return {
-      name: 'findOne({ _id })',
-      op: (c, i) => c.db('bench').collection<{ _id: number }>('items').findOne({ _id: i % DOCS }),
-    };
-  } catch (error: any) {
-    if (error?.code !== 59) throw error; // CommandNotFound: the embedded server has no CRUD yet
-    return { name: 'ping (server without find)', op: (c) => c.db('bench').command({ ping: 1 }) };
   } finally {
     await client.close();
   }
-}
-
-async function measure(
-  uri: string,
-  variant: Variant,
-  op: (client: MongoClient, i: number) => Promise<unknown>,
-  settings: { durationMS: number; warmupMS: number; concurrency: number; poolSize: number },
-): Promise<VariantResult['runs'][number]> {
-  const client = new MongoClient(uri, { maxPoolSize: settings.poolSize, monitorCommands: variant.monitorCommands });
-  const { scrape, teardown } = variant.setup(client);
-  try {
-    await client.connect();
-    await load(client, op, settings.concurrency, settings.warmupMS);
-    const scraper = scrape ? setInterval(() => void scrape(), 1000) : undefined;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const ops = await load(client, op, settings.concurrency, settings.durationMS);
-    const elapsedMS = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    if (scraper) clearInterval(scraper);
-    return {
-      ops,
-      elapsedMS: round(elapsedMS, 1),
-      opsPerSec: round((ops / elapsedMS) * 1000, 1),
-      cpuMicrosPerOp: round((cpu.user + cpu.system) / ops, 3),
-    };
-  } finally {
-    await client.close();
-    teardown();
-  }
-}
-
-/** `concurrency` closed-loop callers until the deadline; returns completed operations. */
-async function load(client: MongoClient, op: (client: MongoClient, i: number) => Promise<unknown>, concurrency: number, durationMS: number): Promise<number> {
-  const deadline = performance.now() + durationMS;
-  let done = 0;
-  let next = 0;
-  const caller = async () => {
-    while (performance.now() < deadline) {
-      await op(client, next++);
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  return done;
 }
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -365,10 +387,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       'duration-ms': 3000,
       'warmup-ms': 500,
       'initial-warmup-ms': 3000,
-      reps: 5,
+      reps: 8,
       concurrency: 32,
       pool: 20,
-      variants: VARIANTS.map((v) => v.id).join(','),
+      variants: MONITOR_VARIANTS.map((v) => v.id).join(','),
     });
     const result = await run({
       durationMS: flags['duration-ms'],

@@ -1,0 +1,128 @@
+// One variant of the monitor benchmark in its own process: a client set up as the variant says
+// (bare, PoolMonitor, Prometheus, command monitoring, the peer exporter), kept for the whole
+// benchmark, running `findOne({ _id })` from N closed-loop callers each time the parent asks.
+// Reports completed operations and this process's CPU time (process.cpuUsage) for the window.
+import { MongoClient } from 'mongodb';
+import { Registry } from 'prom-client';
+import { monitorMongoDBDriver } from '@christiangalsterer/mongodb-driver-prometheus-exporter';
+import { PoolMonitor } from '../../src/monitor/index.js';
+import { registerPrometheus } from '../../src/exporters/prometheus.js';
+
+export const MONITOR_BENCH_DOCS = 1000;
+
+export interface MonitorVariant {
+  id: string;
+  label: string;
+  monitorCommands: boolean;
+  setup(client: MongoClient): { scrape?: () => Promise<unknown> };
+}
+
+export const MONITOR_VARIANTS: MonitorVariant[] = [
+  { id: 'a', label: 'bare driver', monitorCommands: false, setup: () => ({}) },
+  // The control: (a) again in another process. Its ratio to (a) shows what the method resolves.
+  { id: 'a0', label: 'bare driver (control: should be 1)', monitorCommands: false, setup: () => ({}) },
+  {
+    id: 'b',
+    label: 'PoolMonitor (pool events)',
+    monitorCommands: false,
+    setup(client) {
+      PoolMonitor.attach(client, { name: 'bench-b' });
+      return {};
+    },
+  },
+  {
+    id: 'c',
+    label: 'PoolMonitor + Prometheus',
+    monitorCommands: false,
+    setup(client) {
+      const registry = new Registry();
+      registerPrometheus(PoolMonitor.attach(client, { name: 'bench-c' }), { registry });
+      return { scrape: () => registry.metrics() };
+    },
+  },
+  { id: 'd', label: 'driver monitorCommands, no listener', monitorCommands: true, setup: () => ({}) },
+  {
+    id: 'e',
+    label: 'PoolMonitor commands: true',
+    monitorCommands: false, // the monitor turns it on
+    setup(client) {
+      PoolMonitor.attach(client, { name: 'bench-e', commands: true });
+      return {};
+    },
+  },
+  {
+    id: 'f',
+    label: 'mongodb-driver-prometheus-exporter',
+    monitorCommands: true,
+    setup(client) {
+      const registry = new Registry();
+      monitorMongoDBDriver(client as any, registry as any);
+      return { scrape: () => registry.metrics() };
+    },
+  },
+];
+
+interface Start {
+  type: 'start';
+  uri: string;
+  variant: string;
+  concurrency: number;
+  poolSize: number;
+}
+interface Run {
+  type: 'run';
+  warmupMS: number;
+  durationMS: number;
+}
+
+/** `concurrency` closed-loop callers until the deadline; returns completed operations. */
+async function load(client: MongoClient, concurrency: number, durationMS: number, counter: { next: number }): Promise<number> {
+  const items = client.db('bench').collection<{ _id: number }>('items');
+  const deadline = performance.now() + durationMS;
+  let done = 0;
+  const caller = async () => {
+    while (performance.now() < deadline) {
+      await items.findOne({ _id: counter.next++ % MONITOR_BENCH_DOCS });
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  return done;
+}
+
+let client: MongoClient | undefined;
+let scraper: NodeJS.Timeout | undefined;
+let settings: Start | undefined;
+const counter = { next: 0 };
+
+process.on('message', (message: Start | Run | { type: 'stop' }) => {
+  void (async () => {
+    if (message.type === 'start') {
+      settings = message;
+      const variant = MONITOR_VARIANTS.find((v) => v.id === message.variant);
+      if (!variant) throw new Error(`unknown variant ${message.variant}`);
+      client = new MongoClient(message.uri, { maxPoolSize: message.poolSize, monitorCommands: variant.monitorCommands });
+      const { scrape } = variant.setup(client); // before connect, as the monitor requires
+      await client.connect();
+      // Prometheus is scraped every second, as a real server would be.
+      if (scrape) scraper = setInterval(() => void scrape(), 1000);
+      process.send?.({ type: 'ready' });
+    } else if (message.type === 'run') {
+      if (!client || !settings) throw new Error('run before start');
+      await load(client, settings.concurrency, message.warmupMS, counter);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const ops = await load(client, settings.concurrency, message.durationMS, counter);
+      const elapsedMS = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      process.send?.({ type: 'result', ops, elapsedMS, cpuUS: cpu.user + cpu.system });
+    } else if (message.type === 'stop') {
+      if (scraper) clearInterval(scraper);
+      await client?.close();
+      process.disconnect();
+    }
+  })().catch((error: unknown) => {
+    process.stderr.write(`monitor-load: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+});
