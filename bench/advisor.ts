@@ -6,6 +6,8 @@
 // advisor's pick reaches ≥ 97% of the best throughput with p99 ≤ 1.1 × the best p99, using at most
 // 1.25 × the smallest pool that does. The seed formula, the driver default and cores × 2 + 1 are
 // judged the same way. Separately: does the open-loop generator hold its target rate within 1%?
+// Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
+// is more than sampling noise.
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
@@ -67,38 +69,30 @@ async function warmServer(uri: string, callers: number, durationMS: number): Pro
 export interface JudgedSize {
   rule: string;
   maxPoolSize: number;
-  /** Measured (mean of the passes) and fitted (the curve the judgement uses). */
+  /** Mean of the passes. */
   throughput: number;
-  fittedThroughput: number;
   throughputShare: number;
   p99MS: number;
-  fittedP99MS: number;
   p99Ratio: number;
   adequate: boolean;
-  /** The same judgement on the measured values, without the fitted curves. */
-  adequateUnfitted: boolean;
   /** maxPoolSize / the smallest adequate size. */
   overSmallestAdequate: number | null;
   /** Adequate and at most 1.25 × the smallest adequate size. */
   meetsGoal: boolean;
 }
 
-function judge(evaluation: PoolSizeEvaluation, unfitted: PoolSizeEvaluation, rule: string, maxPoolSize: number): JudgedSize {
+function judge(evaluation: PoolSizeEvaluation, rule: string, maxPoolSize: number): JudgedSize {
   const row = evaluation.rows.find((r) => r.maxPoolSize === maxPoolSize);
   if (!row) throw new Error(`pool size ${maxPoolSize} (${rule}) was not measured`);
-  const rawRow = unfitted.rows.find((r) => r.maxPoolSize === maxPoolSize)!;
   const over = evaluation.smallestAdequate === null ? null : maxPoolSize / evaluation.smallestAdequate;
   return {
     rule,
     maxPoolSize,
     throughput: row.throughput,
-    fittedThroughput: row.fittedThroughput,
     throughputShare: row.throughputShare,
     p99MS: row.p99MS,
-    fittedP99MS: row.fittedP99MS,
     p99Ratio: row.p99Ratio,
     adequate: row.adequate,
-    adequateUnfitted: rawRow.adequate,
     overSmallestAdequate: over,
     meetsGoal: row.adequate && over !== null && over <= 1.25 + 1e-9,
   };
@@ -144,17 +138,16 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
     }
     const points = pointsFromSweep({ runs } as Parameters<typeof pointsFromSweep>[0]);
     const evaluation = evaluatePoolSizes(points);
-    const unfitted = evaluatePoolSizes(points, { criteria: { smooth: false } });
 
     const judged: JudgedSize[] = [
-      judge(evaluation, unfitted, 'poolkit advise (advice)', advice.advice.maxPoolSize),
-      judge(evaluation, unfitted, 'poolkit advise (model)', advice.recommendation.maxPoolSize),
-      judge(evaluation, unfitted, `seed formula (${advice.rules.seedFormula.concurrentRequests} × ${advice.rules.seedFormula.avgDurationS.toFixed(3)} s × 1.5)`, advice.rules.seedFormula.maxPoolSize),
-      judge(evaluation, unfitted, 'driver default', advice.rules.driverDefault.maxPoolSize),
-      judge(evaluation, unfitted, `cores × 2 + 1 (${advice.rules.coresRule.cores} cores)`, advice.rules.coresRule.maxPoolSize),
+      judge(evaluation, 'poolkit advise (advice)', advice.advice.maxPoolSize),
+      judge(evaluation, 'poolkit advise (model)', advice.recommendation.maxPoolSize),
+      judge(evaluation, `seed formula (${advice.rules.seedFormula.concurrentRequests} × ${advice.rules.seedFormula.avgDurationS.toFixed(3)} s × 1.5)`, advice.rules.seedFormula.maxPoolSize),
+      judge(evaluation, 'driver default', advice.rules.driverDefault.maxPoolSize),
+      judge(evaluation, `cores × 2 + 1 (${advice.rules.coresRule.cores} cores)`, advice.rules.coresRule.maxPoolSize),
     ];
-    if (evaluation.smallestAdequate !== null) judged.unshift(judge(evaluation, unfitted, 'smallest adequate (sweep)', evaluation.smallestAdequate));
-    judged.unshift(judge(evaluation, unfitted, 'best throughput (sweep)', evaluation.best.throughput.maxPoolSize));
+    if (evaluation.smallestAdequate !== null) judged.unshift(judge(evaluation, 'smallest adequate (sweep)', evaluation.smallestAdequate));
+    judged.unshift(judge(evaluation, 'best throughput (sweep)', evaluation.best.throughput.maxPoolSize));
 
     return {
       shape: shape.name,
@@ -163,7 +156,6 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
       best: evaluation.best,
       smallestAdequate: evaluation.smallestAdequate,
       adequate: evaluation.adequate,
-      unfitted: { best: unfitted.best, smallestAdequate: unfitted.smallestAdequate, adequate: unfitted.adequate },
       judged,
       advisor: {
         elapsedMS: Math.round(advice.elapsedMS),
@@ -183,10 +175,8 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
           maxPoolSize: p.maxPoolSize,
           runs: p.runs,
           throughput: Math.round(p.throughput),
-          fittedThroughput: Math.round(row.fittedThroughput),
           p50MS: p.p50MS,
           p99MS: p.p99MS,
-          fittedP99MS: row.fittedP99MS,
           waitP99MS: p.waitP99MS,
           errors: p.errors,
           adequate: row.adequate,
@@ -239,8 +229,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     shapes: SHAPES.map((_, i) => i + 1).join(','),
     callers: 64,
     'max-pool': 64,
-    passes: 3,
-    'duration-ms': 600,
+    passes: 2,
+    'duration-ms': 1200,
     'warmup-ms': 200,
     'server-warmup-ms': 3000,
     rates: '100,500,1000,2000',
@@ -264,16 +254,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.log(`advisor: ${(s.advisor.elapsedMS / 1000).toFixed(1)} s, capacity ${s.advisor.capacity.serverCapacity} (${s.advisor.capacity.source}), verdict ${s.advisor.advice.verdict}`);
     console.log(
       table(
-        ['rule', 'maxPoolSize', 'ops/s (fitted)', '% of best', 'p99 ms (fitted)', '× best p99', 'adequate', 'unfitted', '× smallest adequate', 'goal'],
+        ['rule', 'maxPoolSize', 'ops/s', '% of best', 'p99 ms', '× best p99', 'adequate', '× smallest adequate', 'goal'],
         s.judged.map((j) => [
           j.rule,
           j.maxPoolSize,
-          `${Math.round(j.throughput)} (${Math.round(j.fittedThroughput)})`,
+          Math.round(j.throughput),
           pct(j.throughputShare),
-          `${j.p99MS.toFixed(1)} (${j.fittedP99MS.toFixed(1)})`,
+          j.p99MS.toFixed(1),
           j.p99Ratio.toFixed(2),
           j.adequate ? 'yes' : 'no',
-          j.adequateUnfitted ? 'yes' : 'no',
           j.overSmallestAdequate === null ? '-' : j.overSmallestAdequate.toFixed(2),
           j.meetsGoal ? 'met' : 'missed',
         ]),

@@ -1,5 +1,4 @@
 import type { SweepResult } from './sweep.js';
-import { shapeFit } from './shape-fit.js';
 
 /**
  * When a measured pool configuration counts as "as good as the best": the yardstick of
@@ -16,17 +15,9 @@ export interface VerificationCriteria {
    * compares noise; such runs are judged on throughput alone (`p99Judged: false`).
    */
   minP99Samples: number;
-  /**
-   * Judge the fitted curves instead of single runs (default true): isolated spikes and dips removed,
-   * then throughput fitted as rising to a peak then falling, p99 as falling then rising
-   * (shape-fit.ts), so neither the best run's luck
-   * nor one unlucky run decides. Applies when every point has its own maxPoolSize and there are at
-   * least 3; otherwise the runs are judged as measured.
-   */
-  smooth: boolean;
 }
 
-export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({ throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500, smooth: true });
+export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({ throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
 
 /** One configuration's measurement; a configuration measured more than once gets the mean of its runs. */
 export interface PoolSizePoint {
@@ -48,13 +39,9 @@ export interface PoolSizePoint {
 }
 
 export interface VerificationRow extends PoolSizePoint {
-  /** The throughput judged: the fitted curve's value (see `smooth`), else the measured one. */
-  fittedThroughput: number;
-  /** The p99 judged (ms): the fitted curve's value for judged rows, else the measured one. */
-  fittedP99MS: number;
-  /** fittedThroughput / best throughput. */
+  /** throughput / best throughput. */
   throughputShare: number;
-  /** fittedP99MS / best p99. */
+  /** p99 / best p99. */
   p99Ratio: number;
   /** Whether the p99 took part in the judgement (enough samples, see `minP99Samples`). */
   p99Judged: boolean;
@@ -65,8 +52,6 @@ export interface VerificationRow extends PoolSizePoint {
 
 export interface PoolSizeEvaluation {
   criteria: VerificationCriteria;
-  /** Whether the fitted curves were judged (criteria.smooth and enough distinct pool sizes). */
-  smoothed: boolean;
   best: { throughput: { maxPoolSize: number; value: number }; p99: { maxPoolSize: number; value: number } };
   /** One row per measured configuration, smallest pool first. */
   rows: VerificationRow[];
@@ -123,11 +108,8 @@ const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.s
 /**
  * Judges measured configurations: the best throughput and the best (lowest) p99 over all of them,
  * the ones within `throughputShare` of the first and `p99Factor` of the second, and whether
- * `pick` is one of them. With `smooth` (default) the judged values are the fitted curves'
- * (throughput rising to a peak then falling, p99 falling then rising), so one lucky run does not
- * set the bar and one unlucky run does not fail a size. Only runs with at least `minP99Samples`
- * successful operations have their p99 compared (and compete for the best p99). Pure: the
- * benchmark uses it on its exhaustive sweep too.
+ * `pick` is one of them. Only runs with at least `minP99Samples` successful operations have their
+ * p99 compared (and compete for the best p99). Pure: the benchmark uses it on its exhaustive sweep too.
  */
 export function evaluatePoolSizes(
   points: readonly PoolSizePoint[],
@@ -137,62 +119,35 @@ export function evaluatePoolSizes(
   const succeeded = (p: PoolSizePoint) => p.ops > p.errors;
   const judgeP99 = (p: PoolSizePoint) => p.ops - p.errors >= criteria.minP99Samples;
   const sorted = bySize([...points]);
-  const distinctSizes = new Set(sorted.map((p) => p.maxPoolSize)).size === sorted.length;
-  const smoothed = criteria.smooth && distinctSizes && sorted.filter(succeeded).length >= 3;
-
-  // The values judged: fitted over the runs that succeeded (throughput) and whose p99 counts.
-  const fittedThroughput = new Map<PoolSizePoint, number>();
-  const fittedP99 = new Map<PoolSizePoint, number>();
-  const fit = (subset: PoolSizePoint[], value: (p: PoolSizePoint) => number, shape: 'peak' | 'valley', into: Map<PoolSizePoint, number>) => {
-    const fitted = smoothed && subset.length >= 3 ? shapeFit(subset.map(value), subset.map((p) => p.runs), shape) : subset.map(value);
-    subset.forEach((p, i) => into.set(p, fitted[i]));
-  };
-  fit(sorted.filter(succeeded), (p) => p.throughput, 'peak', fittedThroughput);
-  fit(sorted.filter((p) => succeeded(p) && judgeP99(p)), (p) => p.p99MS, 'valley', fittedP99);
-  const throughputOf = (p: PoolSizePoint) => fittedThroughput.get(p) ?? p.throughput;
-  const p99Of = (p: PoolSizePoint) => fittedP99.get(p) ?? p.p99MS;
-
   let bestThroughput: PoolSizePoint | undefined;
   let bestP99: PoolSizePoint | undefined;
   let bestP99Any: PoolSizePoint | undefined;
   // Ties go to the smaller pool (points are sorted by size).
   for (const point of sorted) {
-    if (!bestThroughput || throughputOf(point) > throughputOf(bestThroughput)) bestThroughput = point;
+    if (!bestThroughput || point.throughput > bestThroughput.throughput) bestThroughput = point;
     if (!succeeded(point)) continue;
     if (!bestP99Any || point.p99MS < bestP99Any.p99MS) bestP99Any = point;
-    if (judgeP99(point) && (!bestP99 || p99Of(point) < p99Of(bestP99))) bestP99 = point;
+    if (judgeP99(point) && (!bestP99 || point.p99MS < bestP99.p99MS)) bestP99 = point;
   }
   // With no run large enough to judge, the lowest p99 is still shown as the reference.
   const p99Reference = bestP99 ?? bestP99Any;
-  const topThroughput = bestThroughput ? throughputOf(bestThroughput) : 0;
-  const topP99 = p99Reference ? p99Of(p99Reference) : 0;
+  const topThroughput = bestThroughput?.throughput ?? 0;
+  const topP99 = p99Reference?.p99MS ?? 0;
   const rows: VerificationRow[] = sorted.map((point) => {
     const ok = succeeded(point);
-    const judgedThroughput = throughputOf(point);
-    const judgedP99 = p99Of(point);
-    const throughputShare = topThroughput > 0 ? judgedThroughput / topThroughput : 0;
-    const p99Ratio = !ok ? Infinity : topP99 > 0 ? judgedP99 / topP99 : 1;
+    const throughputShare = topThroughput > 0 ? point.throughput / topThroughput : 0;
+    const p99Ratio = !ok ? Infinity : topP99 > 0 ? point.p99MS / topP99 : 1;
     const p99Judged = ok && judgeP99(point);
     // A tiny tolerance so the best point itself always qualifies despite floating point.
     const fastEnough = throughputShare >= criteria.throughputShare - 1e-9;
     const tailOk = !p99Judged || p99Ratio <= criteria.p99Factor + 1e-9;
-    return {
-      ...point,
-      fittedThroughput: judgedThroughput,
-      fittedP99MS: judgedP99,
-      throughputShare,
-      p99Ratio,
-      p99Judged,
-      adequate: ok && fastEnough && tailOk,
-      marks: options.marks?.[point.maxPoolSize] ?? [],
-    };
+    return { ...point, throughputShare, p99Ratio, p99Judged, adequate: ok && fastEnough && tailOk, marks: options.marks?.[point.maxPoolSize] ?? [] };
   });
   const adequate = rows.filter((r) => r.adequate).map((r) => r.maxPoolSize);
   const smallestAdequate = adequate[0] ?? null;
   const pickRow = options.pick === undefined ? undefined : rows.find((r) => r.maxPoolSize === options.pick);
   return {
     criteria,
-    smoothed,
     best: {
       throughput: { maxPoolSize: bestThroughput?.maxPoolSize ?? 0, value: topThroughput },
       p99: { maxPoolSize: p99Reference?.maxPoolSize ?? 0, value: topP99 },

@@ -183,22 +183,14 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
 
   if (v) {
     const crit = v.criteria;
-    out.push(
-      s.bold(`Verification`) +
-        s.dim(
-          ` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99` +
-            `${v.smoothed ? ', judged on the fitted curves (rise-then-fall throughput, fall-then-rise p99) so one lucky or unlucky run does not decide' : ''})`,
-        ),
-    );
-    const header = ['maxPoolSize', 'ops/s', ...(v.smoothed ? ['fitted'] : []), 'of best', 'p50 ms', 'p99 ms', ...(v.smoothed ? ['fitted'] : []), '× best p99', 'wait p99 ms', 'adequate', ''];
+    out.push(s.bold(`Verification`) + s.dim(` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99)`));
+    const header = ['maxPoolSize', 'ops/s', 'of best', 'p50 ms', 'p99 ms', '× best p99', 'wait p99 ms', 'adequate', ''];
     const rows = v.rows.map((row) => [
       String(row.maxPoolSize),
       String(Math.round(row.throughput)),
-      ...(v.smoothed ? [String(Math.round(row.fittedThroughput))] : []),
       pct(row.throughputShare),
       ms(row.p50MS),
       ms(row.p99MS),
-      ...(v.smoothed ? [row.p99Judged ? ms(row.fittedP99MS) : '-'] : []),
       Number.isFinite(row.p99Ratio) ? row.p99Ratio.toFixed(2) : '∞',
       ms(row.waitP99MS),
       row.adequate ? 'yes' : 'no',

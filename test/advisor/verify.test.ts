@@ -40,8 +40,7 @@ test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', (
 
 test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {
   const points = [point(4, 600, 100), point(8, 1200, 52), point(10, 1560, 41), point(12, 1600, 40), point(16, 1590, 43), point(100, 1500, 60)];
-  // Run by run (smooth: false): the yardstick itself; the fitted curves are tested in test/bench/shape-fit.test.ts.
-  const e = evaluatePoolSizes(points, { pick: 12, marks: { 12: ['recommended'], 100: ['driver default'] }, criteria: { smooth: false } });
+  const e = evaluatePoolSizes(points, { pick: 12, marks: { 12: ['recommended'], 100: ['driver default'] } });
   assert.deepEqual(e.best, { throughput: { maxPoolSize: 12, value: 1600 }, p99: { maxPoolSize: 12, value: 40 } });
   // 10: 97.5% and 1.025× → yes; 16: 99.4%, 1.075× → yes; 100: 93.75% → no; 8: 75% → no.
   assert.deepEqual(e.adequate, [10, 12, 16]);
@@ -76,7 +75,7 @@ test('evaluation: failed runs never qualify and a p99 that is too high disqualif
 test('evaluation: a p99 from too few samples is not compared (noise), only the throughput', () => {
   // 90 operations: the p99 is about the maximum of one run, so 4's 9.8 ms vs 100's 7 ms says nothing.
   const few = { ops: 90 };
-  const raw = { smooth: false };
+  const raw = {};
   const e = evaluatePoolSizes([point(2, 300, 9.8, few), point(4, 298, 9.85, few), point(100, 300, 6.98, few)], { pick: 4, criteria: raw });
   assert.deepEqual(e.rows.map((r) => r.p99Judged), [false, false, false]);
   assert.equal(e.p99Unjudged, 3);
