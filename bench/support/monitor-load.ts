@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { monitorMongoDBDriver } from '@christiangalsterer/mongodb-driver-prometheus-exporter';
 import { PoolMonitor } from '../../src/monitor/index.js';
 import { registerPrometheus } from '../../src/exporters/prometheus.js';
+import { trackInflight } from '../../src/client/inflight.js';
 
 export const MONITOR_BENCH_DOCS = 1000;
 
@@ -21,6 +22,26 @@ export const MONITOR_VARIANTS: MonitorVariant[] = [
   { id: 'a', label: 'bare driver', monitorCommands: false, setup: () => ({}) },
   // The control: (a) again in another process. Its ratio to (a) shows what the method resolves.
   { id: 'a0', label: 'bare driver (control: should be 1)', monitorCommands: false, setup: () => ({}) },
+  {
+    // What merely listening costs: one empty listener on each of the four per-operation pool events.
+    id: 'n',
+    label: 'no-op listeners on the 4 pool events',
+    monitorCommands: false,
+    setup(client) {
+      for (const event of ['connectionCheckOutStarted', 'connectionCheckedOut', 'connectionCheckedIn', 'connectionCheckOutFailed']) client.on(event as any, () => {});
+      return {};
+    },
+  },
+  {
+    // The in-flight tracker alone (createClient's; PoolMonitor holds it too).
+    id: 't',
+    label: 'in-flight tracker only',
+    monitorCommands: false,
+    setup(client) {
+      trackInflight(client);
+      return {};
+    },
+  },
   {
     id: 'b',
     label: 'PoolMonitor (pool events)',
