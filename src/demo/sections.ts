@@ -2,6 +2,7 @@ import type { MongoClient, Collection, Document } from 'mongodb';
 import { createClient } from '../client/create-client.js';
 import { presetOptions } from '../client/presets.js';
 import { PoolMonitor } from '../monitor/pool-monitor.js';
+import type { PoolSnapshot, ServerConnections } from '../monitor/types.js';
 import { checkHealth } from '../resilience/health.js';
 import { waitForServer } from '../resilience/wait-for-server.js';
 import { withRetry } from '../resilience/retry.js';
@@ -75,8 +76,19 @@ export async function poolStatistics(ctx: DemoContext): Promise<void> {
   };
   const during = Promise.all(Array.from({ length: 5 }, worker));
   await new Promise((resolve) => setTimeout(resolve, 150));
-  const serverDuring = await ctx.monitor!.serverConnections();
-  const clientDuring = ctx.monitor!.snapshot();
+  // The pool may open a connection while serverStatus is on its way (minPoolSize warm-up): compare
+  // views only when the pool's total was the same just before and just after the server's count.
+  const totalOf = (snapshot: PoolSnapshot) =>
+    Object.values(snapshot.servers).reduce((sum, server) => sum + server.total, 0);
+  let serverDuring: ServerConnections;
+  let clientDuring: PoolSnapshot;
+  let attempts = 0;
+  do {
+    const before = totalOf(ctx.monitor!.snapshot());
+    serverDuring = await ctx.monitor!.serverConnections();
+    clientDuring = ctx.monitor!.snapshot();
+    if (totalOf(clientDuring) === before) break;
+  } while (++attempts < 5);
   await during;
   const [address, pool] = Object.entries(clientDuring.servers)[0];
   out.line(`  5 workers × 5 findOne({ test: true }), 100 ms apart, sharing one client (${completed} queries completed)`);
