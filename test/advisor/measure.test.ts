@@ -57,10 +57,12 @@ test('adviseWorkload with a given capacity and no verification: an open-loop rat
   assert.equal(result.capacity.serverCapacity, 16);
   assert.equal(result.measurement.poolSize, 100, 'an open loop is measured on the driver default pool');
   assert.ok(Math.abs(result.measurement.arrivalRate - 200) < 20, `arrival rate ${result.measurement.arrivalRate}`);
-  // About 200/s × ~6 ms ≈ 1.2 connections busy: a few connections, far below the capacity.
-  assert.ok(result.recommendation.offeredLoad > 0.9 && result.recommendation.offeredLoad < 4, `L = ${result.recommendation.offeredLoad}`);
+  // About 200/s × ~6 ms ≈ 1.2 connections busy (up to ~4 when a busy machine stretches the hold
+  // time): a few connections, well below the capacity of 16, so the targets decide, not the cap.
+  assert.ok(result.recommendation.offeredLoad > 0.9 && result.recommendation.offeredLoad < 8, `L = ${result.recommendation.offeredLoad}`);
   assert.equal(result.recommendation.limitedBy, 'targets');
-  assert.ok(result.recommendation.maxPoolSize >= 2 && result.recommendation.maxPoolSize <= 8, `pick ${result.recommendation.maxPoolSize}`);
+  assert.ok(result.recommendation.maxPoolSize >= 2 && result.recommendation.maxPoolSize < 16, `pick ${result.recommendation.maxPoolSize}`);
+  assert.ok(result.recommendation.maxPoolSize >= Math.ceil(result.recommendation.offeredLoad), 'at least the connections busy on average');
   assert.equal(result.verification, null);
   assert.equal(result.advice.verdict, 'unverified');
   assert.equal(result.advice.maxPoolSize, result.recommendation.maxPoolSize);
