@@ -7,13 +7,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * `withRetry` runs each attempt inside an AsyncLocalStorage scope. The driver emits
  * `connectionCheckOutStarted` synchronously from `pool.checkOut()` and `connectionCheckedIn`
  * synchronously from `pool.checkIn()`, both called by the operation itself (`Server.command`), so
- * the tracker's listeners run in the attempt's async context and can count, per attempt:
- *
- * - `checkOuts`: connections the attempt asked a pool for;
- * - `checkIns`: connections it got and gave back, i.e. commands it may have sent. A check-out that
- *   fails (pool cleared, connection refused) never checks a connection in.
- *
- * Both also count in the enclosing attempt of a nested `withRetry`.
+ * the tracker's listeners run in the attempt's async context and can count, per attempt,
+ * `checkIns`: connections it got and gave back, i.e. commands it may have sent. A check-out that
+ * fails (pool cleared, connection refused) never checks a connection in. A check-in also counts in
+ * the enclosing attempt of a nested `withRetry`.
  *
  * The first check-out of a call also links the whole `withRetry` call to that client's tracker, so
  * a graceful shutdown waits for calls sleeping between attempts, which hold no connection.
@@ -50,7 +47,6 @@ export class RetryCall {
 
 /** The connections one attempt used, as seen by the pool listeners of tracked clients. */
 export class AttemptUsage {
-  checkOuts = 0;
   checkIns = 0;
   constructor(
     readonly call: RetryCall,
@@ -71,12 +67,9 @@ export function currentAttempt(): AttemptUsage | undefined {
   return storage.getStore();
 }
 
-/** From a tracker's `connectionCheckOutStarted` listener. */
+/** From a tracker's `connectionCheckOutStarted` listener: links the running calls (nested ones too) to it. */
 export function noteCheckOut(watcher: RetryCallWatcher): void {
-  for (let usage = storage.getStore(); usage; usage = usage.parent) {
-    usage.checkOuts++;
-    usage.call.watchedBy(watcher);
-  }
+  for (let usage = storage.getStore(); usage; usage = usage.parent) usage.call.watchedBy(watcher);
 }
 
 /** From a tracker's `connectionCheckedIn` listener. */
