@@ -141,6 +141,21 @@ test('lognormal samples match the configured median and p99 and repeat with the 
   assert.ok(Math.abs(p99 - 40) < 6, `p99 ${p99}`);
 });
 
+test('set({ seed }) restarts the service-time sequence (common random numbers across runs)', () => {
+  const spec = { dist: 'lognormal', medianMS: 10, p99MS: 40 } as const;
+  const model = new LoadModel({ latencyMS: spec, maxConcurrentOps: 4, seed: 1 });
+  const draw = (n: number) => Array.from({ length: n }, () => model.sampleServiceTime('find'));
+  model.set({ seed: 7 });
+  const first = draw(100);
+  draw(37); // a run that consumed a different number of samples
+  model.set({ seed: 7 });
+  assert.deepEqual(draw(100), first, 'the same seed gives the same sequence again');
+  model.set({ seed: 8 });
+  assert.notDeepEqual(draw(100), first);
+  assert.deepEqual(model.settings.maxConcurrentOps, 4, 'a reseed keeps the other settings');
+  assert.throws(() => model.set({ seed: {} as never }), (err: unknown) => err instanceof PoolConfigError && err.option === 'seed');
+});
+
 test('uniform and exponential distributions have the configured range and mean', () => {
   const uniform = new LoadModel({ latencyMS: { dist: 'uniform', minMS: 2, maxMS: 4 }, seed: 1 });
   const u = Array.from({ length: 5000 }, () => uniform.sampleServiceTime('x'));

@@ -34,6 +34,13 @@ export interface LoadModelSettings {
   latencyMS?: LatencySpec;
   maxConcurrentOps?: number;
   handshakeDelayMS?: ServiceTime;
+  /**
+   * Restarts the service-time sequence from this seed: operations from then on draw the same
+   * service times, in arrival order, as after any other `set({ seed })` with the same seed. Runs
+   * compared with each other then see the same service times (common random numbers), so their
+   * difference is not sampling noise.
+   */
+  seed?: number | string;
 }
 
 export interface RunOptions {
@@ -73,7 +80,9 @@ interface Waiter {
 }
 
 export class LoadModel {
-  private readonly random: RandomSource;
+  /** Replaced by `set({ seed })`; the samplers draw through `random`, which always reads the current one. */
+  private source: RandomSource;
+  private readonly random: RandomSource = () => this.source();
   private defaultSampler: Sampler = () => 0;
   private overrides = new Map<string, Sampler>();
   private handshakeSampler: Sampler = () => 0;
@@ -90,12 +99,18 @@ export class LoadModel {
   private current: Required<Pick<LoadModelSettings, 'maxConcurrentOps'>> & LoadModelSettings = { maxConcurrentOps: 0 };
 
   constructor(options: LoadModelOptions = {}) {
-    this.random = createRandom(options.seed);
-    this.set(options);
+    this.source = createRandom(options.seed);
+    this.set({ latencyMS: options.latencyMS, maxConcurrentOps: options.maxConcurrentOps, handshakeDelayMS: options.handshakeDelayMS });
   }
 
   /** Changes the model at run time; omitted fields keep their value. Raising capacity admits queued operations at once. */
   set(settings: LoadModelSettings): void {
+    if (settings.seed !== undefined) {
+      if (!((typeof settings.seed === 'number' && Number.isFinite(settings.seed)) || typeof settings.seed === 'string')) {
+        throw new PoolConfigError('seed', settings.seed, 'must be a number or a string');
+      }
+      this.source = createRandom(settings.seed);
+    }
     if (settings.latencyMS !== undefined) {
       const { fallback, perCommand } = compileLatency(settings.latencyMS, this.random);
       this.defaultSampler = fallback;
