@@ -41,6 +41,12 @@ export interface SweepOptions {
   clientOptions?: MongoClientOptions;
   signal?: AbortSignal;
   onProgress?: (progress: SweepProgress) => void;
+  /**
+   * Awaited after each config's warm-up, just before its measured run: to reset server-side
+   * counters, or to restart a simulated server's random service times so every config is measured
+   * against the same ones (`server.loadModel.set({ seed })`).
+   */
+  beforeRun?: (run: { config: PoolConfig & { label: string }; index: number }) => void | Promise<void>;
 }
 
 export interface SweepProgress {
@@ -137,6 +143,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         operations: options.operations,
         warmupMS,
         signal,
+        beforeRun: options.beforeRun && (() => options.beforeRun!({ config, index })),
         onWarmup: (p) => report('warmup', index, p.fraction, p),
         onRun: (p) => report('run', index, p.fraction, p),
       }),
@@ -166,6 +173,7 @@ interface MeasureContext {
   operations: number | undefined;
   warmupMS: number;
   signal: AbortSignal | undefined;
+  beforeRun: (() => void | Promise<void>) | undefined;
   onWarmup: (progress: LoadProgress) => void;
   onRun: (progress: LoadProgress) => void;
 }
@@ -193,6 +201,7 @@ async function measureConfig(config: PoolConfig & { label: string }, context: Me
     if (context.warmupMS > 0) {
       await generate(context.load, operation, { durationMS: context.warmupMS, signal: context.signal, onProgress: context.onWarmup });
     }
+    await context.beforeRun?.();
     recording = true;
     const result = await generate(context.load, operation, {
       durationMS: context.durationMS,

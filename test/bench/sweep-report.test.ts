@@ -7,6 +7,8 @@ import { PoolConfigError } from '../../src/errors.js';
 let server: EmbeddedServer;
 let sweep: SweepResult;
 const progress: SweepProgress[] = [];
+/** beforeRun calls: the config, and how many progress reports had arrived by then. */
+const beforeRuns: Array<{ index: number; label: string; progressSoFar: number }> = [];
 
 before(async () => {
   server = await startServer({ port: 0 });
@@ -21,6 +23,10 @@ before(async () => {
     documents: 200,
     seed: 11,
     onProgress: (p) => progress.push(p),
+    beforeRun: async ({ config, index }) => {
+      beforeRuns.push({ index, label: config.label, progressSoFar: progress.length });
+      await new Promise((resolve) => setImmediate(resolve)); // awaited: the run waits for it
+    },
   });
 });
 after(async () => {
@@ -50,6 +56,16 @@ test('sweep reports progress from setup to done', () => {
     assert.ok(progress[i].fraction >= progress[i - 1].fraction - 1e-9, `progress went back at ${i}`);
   }
   assert.deepEqual([...new Set(progress.filter((p) => p.phase === 'run').map((p) => p.configIndex))], [0, 1, 2]);
+});
+
+test('beforeRun is awaited once per config, between its warm-up and its measured run', () => {
+  assert.deepEqual(beforeRuns.map((b) => [b.index, b.label]), [[0, '1/0'], [1, '4/2'], [2, 'roomy']]);
+  for (const { index, progressSoFar } of beforeRuns) {
+    const earlier = progress.slice(0, progressSoFar).filter((p) => p.configIndex === index && p.phase !== 'setup');
+    const later = progress.slice(progressSoFar).filter((p) => p.configIndex === index && p.phase !== 'done');
+    assert.ok(earlier.length > 0 && earlier.every((p) => p.phase === 'warmup'), `config ${index}: only warm-up before beforeRun`);
+    assert.ok(later.length > 0 && later.every((p) => p.phase === 'run'), `config ${index}: only the measured run after it`);
+  }
 });
 
 test('text table has a row per config and marks the best throughput', () => {
