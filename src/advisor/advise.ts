@@ -305,9 +305,19 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
       notes.push(`No measured pool size met ${yardstick}: the runs are probably too noisy; measure longer (durationMS) on a quieter machine.`);
     } else {
       maxPoolSize = verifiedPoolSize(verification, pick);
-      verdict = 'adjusted';
       const got = verification.pick ? ` (${pct(verification.pick.throughputShare)} of the best throughput, p99 ${verification.pick.p99Ratio.toFixed(2)} × the best)` : '';
-      notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the nearest size that did.`);
+      if (maxPoolSize === pick) {
+        // A smaller size qualified: on the plateau the pick's shortfall is noise.
+        verdict = 'verified';
+        const smaller = verification.adequate.filter((size) => size < pick);
+        notes.push(
+          `Verified by a smaller pool: maxPoolSize ${pick} measured short of ${yardstick}${got}, but ${smaller.join(', ')} met it; ` +
+            `a larger pool does not do worse on the plateau, so the shortfall is run-to-run noise and ${pick} is kept.`,
+        );
+      } else {
+        verdict = 'adjusted';
+        notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did.`);
+      }
     }
   }
   return {

@@ -37,9 +37,12 @@ export interface CapacityEstimate {
  * bends round that corner gradually (service and round-trip times vary, so some connections are in
  * transit while the server has a free slot), and the plateau is reached only somewhat past N*.
  * Falling short of the plateau costs throughput and tail latency; 20% more connections cost
- * little. The verification sweep then checks the answer either way.
+ * little. The verification sweep then checks the answer either way. Calibrated with
+ * `npm run bench -- advisor`: with 20%, the answer landed at or one connection below the smallest
+ * adequate pool on the fixed-service-time shapes (11 vs 12, 20 vs 19–21); 30% puts it inside the
+ * goal's window (1 to 1.25 × the smallest adequate) on all three shapes. See BENCHMARKS.md.
  */
-export const KNEE_HEADROOM = 1.2;
+export const KNEE_HEADROOM = 1.3;
 
 /**
  * The knee of the throughput curve: a closed system with N connections and no queueing delivers

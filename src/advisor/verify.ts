@@ -12,17 +12,14 @@ export {
 } from '../bench/adequacy.js';
 
 /**
- * The size to advise after verification: the pick when it qualified; otherwise the qualifying
- * size nearest to it (ties: the larger), so the answer moves only as far as the evidence requires.
- * The pick itself when nothing qualified.
+ * The size to advise after verification: the pick when it qualified. When it did not, the
+ * smallest qualifying size above it. On a closed-loop throughput plateau a larger pool does not do
+ * worse than a smaller adequate one, so a qualifying size *below* a pick that did not qualify
+ * says the pick's run was unlucky, not that the pool should shrink: the pick is kept. The pick
+ * itself when nothing qualified.
  */
 export function verifiedPoolSize(evaluation: PoolSizeEvaluation, pick: number): number {
   if (evaluation.pick?.adequate || evaluation.adequate.length === 0) return pick;
-  let best = evaluation.adequate[0];
-  for (const size of evaluation.adequate) {
-    const d = Math.abs(size - pick);
-    const bestD = Math.abs(best - pick);
-    if (d < bestD || (d === bestD && size > best)) best = size;
-  }
-  return best;
+  if (evaluation.adequate.some((size) => size < pick)) return pick;
+  return evaluation.adequate.find((size) => size > pick) ?? pick;
 }

@@ -19,7 +19,7 @@ export interface VerificationCriteria {
 
 export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({ throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
 
-/** One configuration's measurement; a configuration measured more than once gets the mean of its runs. */
+/** One configuration's measurement; a configuration measured more than once gets the median of its runs (see pointsFromSweep). */
 export interface PoolSizePoint {
   /** The sweep's label of the configuration (repeated runs share it). */
   label: string;
@@ -64,43 +64,42 @@ export interface PoolSizeEvaluation {
   pick: { maxPoolSize: number; adequate: boolean; throughputShare: number; p99Ratio: number; overSmallestAdequate: number | null } | null;
 }
 
-/** The runs of a sweep as one point per configuration label (repeats averaged), smallest pool first. */
+/**
+ * The runs of a sweep as one point per configuration label, smallest pool first. Repeats are
+ * combined per metric by their median (two repeats: their mean): one run that a stall of the
+ * machine slowed down does not move the point of a size measured three times. Counts are summed.
+ */
 export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>): PoolSizePoint[] {
-  const byLabel = new Map<string, PoolSizePoint>();
+  const byLabel = new Map<string, SweepResult['runs']>();
   for (const run of sweep.runs) {
-    const { result } = run;
-    const previous = byLabel.get(run.label);
-    const point: PoolSizePoint = {
-      label: run.label,
-      maxPoolSize: run.config.maxPoolSize,
-      runs: 1,
-      throughput: result.throughput,
-      p50MS: result.latency.p50,
-      p99MS: result.latency.p99,
-      waitP99MS: run.poolWait.p99,
-      ops: result.ops,
-      errors: result.errors,
-      dropped: result.dropped ?? 0,
-    };
-    if (!previous) {
-      byLabel.set(run.label, point);
-      continue;
-    }
-    const n = previous.runs;
-    const mean = (a: number, b: number) => (a * n + b) / (n + 1);
-    byLabel.set(run.label, {
-      ...point,
-      runs: n + 1,
-      throughput: mean(previous.throughput, point.throughput),
-      p50MS: mean(previous.p50MS, point.p50MS),
-      p99MS: mean(previous.p99MS, point.p99MS),
-      waitP99MS: mean(previous.waitP99MS, point.waitP99MS),
-      ops: previous.ops + point.ops,
-      errors: previous.errors + point.errors,
-      dropped: previous.dropped + point.dropped,
-    });
+    const runs = byLabel.get(run.label);
+    if (runs) runs.push(run);
+    else byLabel.set(run.label, [run]);
   }
-  return bySize([...byLabel.values()]);
+  const points = [...byLabel].map(([label, runs]): PoolSizePoint => {
+    const of = (value: (run: SweepResult['runs'][number]) => number) => middle(runs.map(value));
+    const sum = (value: (run: SweepResult['runs'][number]) => number) => runs.reduce((total, run) => total + value(run), 0);
+    return {
+      label,
+      maxPoolSize: runs[0].config.maxPoolSize,
+      runs: runs.length,
+      throughput: of((r) => r.result.throughput),
+      p50MS: of((r) => r.result.latency.p50),
+      p99MS: of((r) => r.result.latency.p99),
+      waitP99MS: of((r) => r.poolWait.p99),
+      ops: sum((r) => r.result.ops),
+      errors: sum((r) => r.result.errors),
+      dropped: sum((r) => r.result.dropped ?? 0),
+    };
+  });
+  return bySize(points);
+}
+
+/** Median; the mean of the middle two for an even count. */
+function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
 }
 
 const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.sort((a, b) => a.maxPoolSize - b.maxPoolSize);

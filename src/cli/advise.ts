@@ -194,7 +194,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       Number.isFinite(row.p99Ratio) ? row.p99Ratio.toFixed(2) : '∞',
       ms(row.waitP99MS),
       row.adequate ? 'yes' : 'no',
-      [...row.marks, ...(row.runs > 1 ? [`mean of ${row.runs} runs`] : []), ...(row.p99Judged || row.ops === row.errors ? [] : ['p99 not judged (few samples)']), ...(row.errors ? [`${row.errors} errors`] : []), ...(row.dropped ? [`${row.dropped} dropped`] : [])].join(', '),
+      [...row.marks, ...(row.runs > 1 ? [`median of ${row.runs} runs`] : []), ...(row.p99Judged || row.ops === row.errors ? [] : ['p99 not judged (few samples)']), ...(row.errors ? [`${row.errors} errors`] : []), ...(row.dropped ? [`${row.dropped} dropped`] : [])].join(', '),
     ]);
     out.push(...columns([header, ...rows], { leftLast: true }).map((line, i) => (i > 0 && v.rows[i - 1].maxPoolSize === a.maxPoolSize ? s.bold(line) : line)));
     out.push(`  best throughput ${Math.round(v.best.throughput.value)} ops/s (maxPoolSize ${v.best.throughput.maxPoolSize}); best p99 ${ms(v.best.p99.value)} ms (maxPoolSize ${v.best.p99.maxPoolSize})`);
@@ -204,7 +204,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       const line = `the recommendation ${pick.maxPoolSize} reached ${pct(pick.throughputShare)} of the best throughput with p99 ${pick.p99Ratio.toFixed(2)} × the best`;
       out.push(pick.adequate ? s.green(`  ✓ ${line}`) : s.yellow(`  ✗ ${line}`));
     }
-    if (a.verdict === 'adjusted') out.push(s.yellow(`  → advising ${a.maxPoolSize}, the nearest adequate size`));
+    if (a.verdict === 'adjusted') out.push(s.yellow(`  → advising ${a.maxPoolSize}, the smallest larger adequate size`));
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));
   return `${out.join('\n')}\n`;

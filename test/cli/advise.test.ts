@@ -60,10 +60,16 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   // A pool far below the capacity cannot reach the best throughput.
   const smallest = v.rows[0];
   assert.ok(smallest.maxPoolSize < CAPACITY && !smallest.adequate, `pool ${smallest.maxPoolSize}: ${smallest.throughputShare}`);
-  // The advice: the recommendation, or the nearest size the sweep found adequate.
+  // The advice: the recommendation (adequate, or above an adequate size), or the smallest larger adequate size.
   assert.ok(['verified', 'adjusted', 'unverified'].includes(r.advice.verdict));
-  if (r.advice.verdict === 'verified') assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
-  if (r.advice.verdict === 'adjusted') assert.ok(v.adequate.includes(r.advice.maxPoolSize));
+  if (r.advice.verdict === 'verified') {
+    assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
+    assert.ok(v.pick.adequate || v.adequate.some((size: number) => size < r.advice.maxPoolSize));
+  }
+  if (r.advice.verdict === 'adjusted') {
+    assert.ok(v.adequate.includes(r.advice.maxPoolSize) && r.advice.maxPoolSize > r.recommendation.maxPoolSize);
+    assert.ok(!v.adequate.some((size: number) => size < r.advice.maxPoolSize && size !== r.advice.maxPoolSize && size > r.recommendation.maxPoolSize), 'the smallest larger one');
+  }
   assert.equal(r.rules.driverDefault.maxPoolSize, 100);
   assert.equal(r.rules.seedFormula.concurrentRequests, 16);
   // stderr carried progress only.
