@@ -1,8 +1,10 @@
 // npm run bench -- advisor: does `poolkit advise` pick a pool size as good as an exhaustive search?
 // For several load-model shapes (the embedded server in its own process), run the advisor as a user
 // would (defaults: closed loop of 64 callers, findOne), then sweep maxPoolSize 1..64 (plus the
-// driver default 100 and every size a rule picked) with the same workload, twice (ascending, then
-// descending, averaged: machine drift cancels and the best is less of a lucky run). Goal: the
+// driver default 100 and every size a rule picked) with the same workload, three times (ascending,
+// descending, ascending; each size's median: drift cancels and one run slowed by a stall of this VM
+// does not count), each measured run starting the server's service
+// times from the same seed (common random numbers: sizes differ by the pool, not the draw). Goal: the
 // advisor's pick reaches ≥ 97% of the best throughput with p99 ≤ 1.1 × the best p99, using at most
 // 1.25 × the smallest pool that does. The seed formula, the driver default and cores × 2 + 1 are
 // judged the same way. Separately: does the open-loop generator hold its target rate within 1%?
@@ -14,7 +16,7 @@ import { MongoClient } from 'mongodb';
 import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
 import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
-import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, SERVER_CPU, table, writeResults } from './support/harness.js';
+import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
 
 interface Shape {
   name: string;
@@ -30,10 +32,14 @@ const SHAPES: Shape[] = [
 ];
 
 const DATABASE = 'poolkit_bench_advisor';
+/** Seed the load model restarts from before every measured run of the sweep. */
+const SERVICE_TIME_SEED = 7;
 const COLLECTION = 'findOne';
 
 interface LoadModelServer {
   uri: string;
+  /** Restarts the server's random service times (common random numbers: see benchShape). */
+  reseed(seed: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +50,9 @@ async function startLoadModelServer(options: ServerOptions): Promise<LoadModelSe
   if (child.pid !== undefined && pinProcess(child.pid, SERVER_CPU)) pinProcess(process.pid, LOAD_CPU);
   return {
     uri: ready.uri,
+    async reseed(seed) {
+      await request(child, { type: 'loadModel', settings: { seed } }, 'loadModelSet');
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
@@ -132,6 +141,11 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
         warmupMS: flags['warmup-ms'],
         seed: 1,
         database: DATABASE,
+        // Common random numbers: every pool size's measured run starts the server's service times
+        // from the same seed, so two sizes differ by what the pool does, not by which service
+        // times they happened to draw (with lognormal service times that draw alone moved the
+        // throughput of equal pools by ±4%, more than the 3% the goal resolves).
+        beforeRun: () => server.reseed(SERVICE_TIME_SEED),
       });
       runs.push(...sweep.runs);
       process.stderr.write(`[${shape.name}] sweep pass ${pass + 1}/${flags.passes}: ${order.length} pool sizes in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
@@ -229,7 +243,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     shapes: SHAPES.map((_, i) => i + 1).join(','),
     callers: 64,
     'max-pool': 64,
-    passes: 2,
+    passes: 3,
     'duration-ms': 1200,
     'warmup-ms': 200,
     'server-warmup-ms': 3000,

@@ -61,6 +61,22 @@ export const MONITOR_VARIANTS: MonitorVariant[] = [
       return { scrape: () => registry.metrics() };
     },
   },
+  // Calibration: a known CPU cost per operation (a busy loop in the checked-out listener). What the
+  // method reports for them shows whether it measures a cost in proportion.
+  ...[1, 3, 10].map(
+    (micros): MonitorVariant => ({
+      id: `x${micros}`,
+      label: `calibration: ${micros} µs busy loop per operation`,
+      monitorCommands: false,
+      setup(client) {
+        client.on('connectionCheckedOut', () => {
+          const end = performance.now() + micros / 1000;
+          while (performance.now() < end);
+        });
+        return {};
+      },
+    }),
+  ),
   { id: 'd', label: 'driver monitorCommands, no listener', monitorCommands: true, setup: () => ({}) },
   {
     id: 'e',
