@@ -78,7 +78,7 @@ async function warmServer(uri: string, callers: number, durationMS: number): Pro
 export interface JudgedSize {
   rule: string;
   maxPoolSize: number;
-  /** Mean of the passes. */
+  /** Median of the passes. */
   throughput: number;
   throughputShare: number;
   p99MS: number;

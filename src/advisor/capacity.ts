@@ -36,7 +36,7 @@ export interface CapacityEstimate {
  * How far past the knee the pool is sized. N* is where the two asymptotes cross; the measured curve
  * bends round that corner gradually (service and round-trip times vary, so some connections are in
  * transit while the server has a free slot), and the plateau is reached only somewhat past N*.
- * Falling short of the plateau costs throughput and tail latency; 20% more connections cost
+ * Falling short of the plateau costs throughput and tail latency; 30% more connections cost
  * little. The verification sweep then checks the answer either way. Calibrated with
  * `npm run bench -- advisor`: with 20%, the answer landed at or one connection below the smallest
  * adequate pool on the fixed-service-time shapes (11 vs 12, 20 vs 19–21); 30% puts it inside the
