@@ -15,9 +15,23 @@ export interface VerificationCriteria {
    * compares noise; such runs are judged on throughput alone (`p99Judged: false`).
    */
   minP99Samples: number;
+  /**
+   * Judge each pool size by the median of itself and its two neighbouring sizes (n − 1, n + 1)
+   * when both were measured (default true). One noisy run then neither disqualifies a size whose
+   * neighbours qualify nor sets the "best" that every other size is held to (the best of many
+   * noisy runs is biased: the winner's curse). A median of three preserves a monotone curve
+   * exactly, so a real knee is not moved; only an isolated outlier is. Sizes without both
+   * neighbours (`poolkit bench` with 5, 20, 50) are judged by their own run.
+   */
+  smoothNeighbours: boolean;
 }
 
-export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({ throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
+export const DEFAULT_CRITERIA: Readonly<VerificationCriteria> = Object.freeze({
+  throughputShare: 0.97,
+  p99Factor: 1.1,
+  minP99Samples: 500,
+  smoothNeighbours: true,
+});
 
 /** One configuration's measurement; a configuration measured more than once gets the median of its runs (see pointsFromSweep). */
 export interface PoolSizePoint {
@@ -39,9 +53,14 @@ export interface PoolSizePoint {
 }
 
 export interface VerificationRow extends PoolSizePoint {
-  /** throughput / best throughput. */
+  /**
+   * The values the size is judged by: its own (`throughput`, `p99MS`), or with `smoothNeighbours`
+   * the median of it and its two neighbouring sizes (`smoothed: true`).
+   */
+  judged: { throughput: number; p99MS: number; smoothed: boolean };
+  /** judged throughput / best judged throughput. */
   throughputShare: number;
-  /** p99 / best p99. */
+  /** judged p99 / best judged p99. */
   p99Ratio: number;
   /** Whether the p99 took part in the judgement (enough samples, see `minP99Samples`). */
   p99Judged: boolean;
@@ -107,7 +126,8 @@ const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.s
 /**
  * Judges measured configurations: the best throughput and the best (lowest) p99 over all of them,
  * the ones within `throughputShare` of the first and `p99Factor` of the second, and whether
- * `pick` is one of them. Only runs with at least `minP99Samples` successful operations have their
+ * `pick` is one of them. Each size is judged by its own run or, with `smoothNeighbours` (the
+ * default), by the median of it and its two neighbouring sizes. Only runs with at least `minP99Samples` successful operations have their
  * p99 compared (and compete for the best p99). Pure: the benchmark uses it on its exhaustive sweep too.
  */
 export function evaluatePoolSizes(
@@ -118,29 +138,41 @@ export function evaluatePoolSizes(
   const succeeded = (p: PoolSizePoint) => p.ops > p.errors;
   const judgeP99 = (p: PoolSizePoint) => p.ops - p.errors >= criteria.minP99Samples;
   const sorted = bySize([...points]);
-  let bestThroughput: PoolSizePoint | undefined;
-  let bestP99: PoolSizePoint | undefined;
-  let bestP99Any: PoolSizePoint | undefined;
+  const judged = judgedValues(sorted, criteria.smoothNeighbours, succeeded);
+  let bestThroughput: number | undefined;
+  let bestP99: number | undefined;
+  let bestP99Any: number | undefined;
   // Ties go to the smaller pool (points are sorted by size).
-  for (const point of sorted) {
-    if (!bestThroughput || point.throughput > bestThroughput.throughput) bestThroughput = point;
+  for (let i = 0; i < sorted.length; i++) {
+    const point = sorted[i];
+    const value = judged[i];
+    if (bestThroughput === undefined || value.throughput > judged[bestThroughput].throughput) bestThroughput = i;
     if (!succeeded(point)) continue;
-    if (!bestP99Any || point.p99MS < bestP99Any.p99MS) bestP99Any = point;
-    if (judgeP99(point) && (!bestP99 || point.p99MS < bestP99.p99MS)) bestP99 = point;
+    if (bestP99Any === undefined || value.p99MS < judged[bestP99Any].p99MS) bestP99Any = i;
+    if (judgeP99(point) && (bestP99 === undefined || value.p99MS < judged[bestP99].p99MS)) bestP99 = i;
   }
   // With no run large enough to judge, the lowest p99 is still shown as the reference.
   const p99Reference = bestP99 ?? bestP99Any;
-  const topThroughput = bestThroughput?.throughput ?? 0;
-  const topP99 = p99Reference?.p99MS ?? 0;
-  const rows: VerificationRow[] = sorted.map((point) => {
+  const topThroughput = bestThroughput === undefined ? 0 : judged[bestThroughput].throughput;
+  const topP99 = p99Reference === undefined ? 0 : judged[p99Reference].p99MS;
+  const rows: VerificationRow[] = sorted.map((point, i) => {
     const ok = succeeded(point);
-    const throughputShare = topThroughput > 0 ? point.throughput / topThroughput : 0;
-    const p99Ratio = !ok ? Infinity : topP99 > 0 ? point.p99MS / topP99 : 1;
+    const value = judged[i];
+    const throughputShare = topThroughput > 0 ? value.throughput / topThroughput : 0;
+    const p99Ratio = !ok ? Infinity : topP99 > 0 ? value.p99MS / topP99 : 1;
     const p99Judged = ok && judgeP99(point);
     // A tiny tolerance so the best point itself always qualifies despite floating point.
     const fastEnough = throughputShare >= criteria.throughputShare - 1e-9;
     const tailOk = !p99Judged || p99Ratio <= criteria.p99Factor + 1e-9;
-    return { ...point, throughputShare, p99Ratio, p99Judged, adequate: ok && fastEnough && tailOk, marks: options.marks?.[point.maxPoolSize] ?? [] };
+    return {
+      ...point,
+      judged: value,
+      throughputShare,
+      p99Ratio,
+      p99Judged,
+      adequate: ok && fastEnough && tailOk,
+      marks: options.marks?.[point.maxPoolSize] ?? [],
+    };
   });
   const adequate = rows.filter((r) => r.adequate).map((r) => r.maxPoolSize);
   const smallestAdequate = adequate[0] ?? null;
@@ -148,8 +180,8 @@ export function evaluatePoolSizes(
   return {
     criteria,
     best: {
-      throughput: { maxPoolSize: bestThroughput?.maxPoolSize ?? 0, value: topThroughput },
-      p99: { maxPoolSize: p99Reference?.maxPoolSize ?? 0, value: topP99 },
+      throughput: { maxPoolSize: bestThroughput === undefined ? 0 : sorted[bestThroughput].maxPoolSize, value: topThroughput },
+      p99: { maxPoolSize: p99Reference === undefined ? 0 : sorted[p99Reference].maxPoolSize, value: topP99 },
     },
     rows,
     adequate,
@@ -165,4 +197,34 @@ export function evaluatePoolSizes(
         }
       : null,
   };
+}
+
+/**
+ * Each point's own throughput and p99, or (smoothing) the median of it and the points of sizes
+ * n − 1 and n + 1 when both exist and succeeded. `sorted` is ordered by size with one point per size.
+ */
+function judgedValues(
+  sorted: readonly PoolSizePoint[],
+  smooth: boolean,
+  succeeded: (p: PoolSizePoint) => boolean,
+): VerificationRow['judged'][] {
+  return sorted.map((point, i) => {
+    const before = sorted[i - 1];
+    const after = sorted[i + 1];
+    const neighbours =
+      smooth &&
+      succeeded(point) &&
+      before !== undefined &&
+      after !== undefined &&
+      before.maxPoolSize === point.maxPoolSize - 1 &&
+      after.maxPoolSize === point.maxPoolSize + 1 &&
+      succeeded(before) &&
+      succeeded(after);
+    if (!neighbours) return { throughput: point.throughput, p99MS: point.p99MS, smoothed: false };
+    return {
+      throughput: middle([before.throughput, point.throughput, after.throughput]),
+      p99MS: middle([before.p99MS, point.p99MS, after.p99MS]),
+      smoothed: true,
+    };
+  });
 }

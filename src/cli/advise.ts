@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { adviseWorkload, KNEE_HEADROOM, type AdviseResult } from '../advisor/index.js';
+import type { VerificationRow } from '../advisor/verify.js';
 import { describeShape } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
 import { toJSON } from '../bench/report/format.js';
@@ -183,7 +184,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
 
   if (v) {
     const crit = v.criteria;
-    out.push(s.bold(`Verification`) + s.dim(` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99)`));
+    out.push(s.bold(`Verification`) + s.dim(` (${describeShape(r.load)}, ${r.durationMS} ms per pool size${v.thorough ? ', every size' : ''}; adequate = ≥ ${pct(crit.throughputShare)} of the best throughput and p99 ≤ ${crit.p99Factor} × the best p99${crit.smoothNeighbours ? ', each size judged with its neighbours (median of n − 1, n, n + 1)' : ''})`));
     const header = ['maxPoolSize', 'ops/s', 'of best', 'p50 ms', 'p99 ms', '× best p99', 'wait p99 ms', 'adequate', ''];
     const rows = v.rows.map((row) => [
       String(row.maxPoolSize),
@@ -194,7 +195,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       Number.isFinite(row.p99Ratio) ? row.p99Ratio.toFixed(2) : '∞',
       ms(row.waitP99MS),
       row.adequate ? 'yes' : 'no',
-      [...row.marks, ...(row.runs > 1 ? [`median of ${row.runs} runs`] : []), ...(row.p99Judged || row.ops === row.errors ? [] : ['p99 not judged (few samples)']), ...(row.errors ? [`${row.errors} errors`] : []), ...(row.dropped ? [`${row.dropped} dropped`] : [])].join(', '),
+      [...row.marks, ...(row.runs > 1 ? [`median of ${row.runs} runs`] : []), ...(judgedDiffers(row) ? [`judged ${Math.round(row.judged.throughput)} ops/s, p99 ${ms(row.judged.p99MS)} ms with neighbours`] : []), ...(row.p99Judged || row.ops === row.errors ? [] : ['p99 not judged (few samples)']), ...(row.errors ? [`${row.errors} errors`] : []), ...(row.dropped ? [`${row.dropped} dropped`] : [])].join(', '),
     ]);
     out.push(...columns([header, ...rows], { leftLast: true }).map((line, i) => (i > 0 && v.rows[i - 1].maxPoolSize === a.maxPoolSize ? s.bold(line) : line)));
     out.push(`  best throughput ${Math.round(v.best.throughput.value)} ops/s (maxPoolSize ${v.best.throughput.maxPoolSize}); best p99 ${ms(v.best.p99.value)} ms (maxPoolSize ${v.best.p99.maxPoolSize})`);
@@ -208,4 +209,9 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));
   return `${out.join('\n')}\n`;
+}
+
+/** Whether a row was judged by values other than its own run (the neighbours' median). */
+function judgedDiffers(row: VerificationRow): boolean {
+  return row.judged.smoothed && (row.judged.throughput !== row.throughput || row.judged.p99MS !== row.p99MS);
 }

@@ -72,6 +72,44 @@ test('evaluation: a failing pick above an adequate size is kept (on the plateau 
   assert.equal(verifiedPoolSize(e, 12), 12);
 });
 
+test('evaluation: a size is judged with its two neighbours (median of three), which keeps a knee and drops an outlier', () => {
+  // A knee at 8, then a plateau; 12 had one unlucky run (90%, p99 1.8 ×) and 14 one lucky one
+  // (1700 ops/s, p99 30 ms) that would otherwise set the best every size is held to.
+  const curve: Array<[number, number, number]> = [
+    [5, 1000, 70], [6, 1200, 60], [7, 1400, 50], [8, 1580, 41], [9, 1600, 40], [10, 1600, 41],
+    [11, 1590, 40], [12, 1440, 72], [13, 1600, 40], [14, 1700, 30], [15, 1595, 41], [16, 1600, 40],
+  ];
+  const points = curve.map(([n, x, p99]) => point(n, x, p99));
+  const smoothed = evaluatePoolSizes(points, { pick: 12 });
+  assert.equal(smoothed.criteria.smoothNeighbours, true, 'on by default');
+  assert.equal(smoothed.pick?.adequate, true, '12 is judged by median(11, 12, 13)');
+  const twelve = smoothed.rows.find((r) => r.maxPoolSize === 12)!;
+  assert.deepEqual(twelve.judged, { throughput: 1590, p99MS: 40, smoothed: true });
+  assert.equal(twelve.throughput, 1440, 'the row still shows its own run');
+  assert.deepEqual(smoothed.best.throughput, { maxPoolSize: 9, value: 1600 }, 'the lucky 1700 is not the best');
+  assert.equal(smoothed.best.p99.value, 40);
+  // The knee is where it was: a median of three leaves a monotone stretch unchanged (7 stays at 1400).
+  assert.equal(smoothed.smallestAdequate, 8);
+  assert.equal(smoothed.rows.find((r) => r.maxPoolSize === 7)!.judged.throughput, 1400);
+  // Ends of the range and sizes without both neighbours keep their own values.
+  assert.equal(smoothed.rows[0].judged.smoothed, false);
+  assert.equal(smoothed.rows.at(-1)!.judged.smoothed, false);
+
+  const raw = evaluatePoolSizes(points, { pick: 12, criteria: { smoothNeighbours: false } });
+  assert.equal(raw.pick?.adequate, false);
+  assert.deepEqual(raw.best.throughput, { maxPoolSize: 14, value: 1700 });
+  assert.deepEqual(raw.adequate, [14], 'held to the lucky run, no other size qualifies');
+});
+
+test('evaluation: only consecutive sizes smooth each other (5, 20, 50 keep their own runs)', () => {
+  const e = evaluatePoolSizes([point(5, 500, 90), point(20, 1600, 40), point(50, 1500, 60)]);
+  assert.ok(e.rows.every((r) => !r.judged.smoothed));
+  assert.deepEqual(e.adequate, [20]);
+  // A failed neighbour does not take part.
+  const withFailure = evaluatePoolSizes([point(3, 1000, 40), point(4, 900, 90), point(5, 0, 0, { errors: 1000 })]);
+  assert.equal(withFailure.rows[1].judged.smoothed, false);
+});
+
 test('evaluation: failed runs never qualify and a p99 that is too high disqualifies', () => {
   const e = evaluatePoolSizes([point(4, 1000, 10), point(8, 1000, 12), point(16, 1000, 30, { errors: 1000, ops: 1000 })]);
   assert.deepEqual(e.adequate, [4]);

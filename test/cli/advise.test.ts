@@ -45,14 +45,22 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   const v = r.verification;
   const sizes = v.rows.map((row: { maxPoolSize: number }) => row.maxPoolSize);
   assert.ok(sizes.includes(r.recommendation.maxPoolSize) && sizes.includes(100) && sizes.includes(r.rules.seedFormula.maxPoolSize));
-  assert.deepEqual(v.criteria, { throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500 });
+  assert.deepEqual(v.criteria, { throughputShare: 0.97, p99Factor: 1.1, minP99Samples: 500, smoothNeighbours: true });
   const recommended = v.rows.find((row: { marks: string[] }) => row.marks.includes('recommended'));
   assert.equal(recommended.maxPoolSize, r.recommendation.maxPoolSize);
   assert.ok(v.rows.find((row: { maxPoolSize: number }) => row.maxPoolSize === 100).marks.includes('driver default'));
-  // Adequacy is what the rows say it is.
+  // Adequacy is what the rows say it is: each size judged by the median of it and its neighbours, when both were measured.
+  const median3 = (a: number, b: number, c: number) => [a, b, c].sort((x, y) => x - y)[1];
   for (const row of v.rows) {
     assert.equal(row.p99Judged, row.ops - row.errors >= 500, `pool ${row.maxPoolSize}: ${row.ops} ops`);
-    const expected = row.throughput >= 0.97 * v.best.throughput.value - 1e-9 && (!row.p99Judged || row.p99MS <= 1.1 * v.best.p99.value + 1e-9);
+    const below = v.rows.find((other: { maxPoolSize: number }) => other.maxPoolSize === row.maxPoolSize - 1);
+    const above = v.rows.find((other: { maxPoolSize: number }) => other.maxPoolSize === row.maxPoolSize + 1);
+    const smoothed = below !== undefined && above !== undefined && [below, row, above].every((x) => x.ops > x.errors);
+    assert.equal(row.judged.smoothed, smoothed, `pool ${row.maxPoolSize}`);
+    const throughput = smoothed ? median3(below.throughput, row.throughput, above.throughput) : row.throughput;
+    const p99 = smoothed ? median3(below.p99MS, row.p99MS, above.p99MS) : row.p99MS;
+    assert.deepEqual([row.judged.throughput, row.judged.p99MS], [throughput, p99], `pool ${row.maxPoolSize}`);
+    const expected = throughput >= 0.97 * v.best.throughput.value - 1e-9 && (!row.p99Judged || p99 <= 1.1 * v.best.p99.value + 1e-9);
     assert.equal(row.adequate, expected, `pool ${row.maxPoolSize}`);
   }
   assert.deepEqual(v.adequate, v.rows.filter((row: { adequate: boolean }) => row.adequate).map((row: { maxPoolSize: number }) => row.maxPoolSize));
