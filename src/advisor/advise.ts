@@ -9,7 +9,7 @@ import { createWorkload, type Workload, type WorkloadName } from '../bench/workl
 import { estimateFromSteps, KNEE_HEADROOM, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
 import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
-import { evaluatePoolSizes, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
+import { evaluatePoolSizes, MAX_ADJUSTMENT, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
 
 export interface AdviseWorkloadOptions {
   /** The deployment to measure (its data in `database`.`collection` is replaced by the workload's documents). */
@@ -306,13 +306,20 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
     } else {
       maxPoolSize = verifiedPoolSize(verification, pick);
       const got = verification.pick ? ` (${pct(verification.pick.throughputShare)} of the best throughput, p99 ${verification.pick.p99Ratio.toFixed(2)} × the best)` : '';
-      if (maxPoolSize === pick) {
+      const smaller = verification.adequate.filter((size) => size < pick);
+      if (maxPoolSize === pick && smaller.length > 0) {
         // A smaller size qualified: on the plateau the pick's shortfall is noise.
         verdict = 'verified';
-        const smaller = verification.adequate.filter((size) => size < pick);
         notes.push(
           `Verified by a smaller pool: maxPoolSize ${pick} measured short of ${yardstick}${got}, but ${smaller.join(', ')} met it; ` +
             `a larger pool does not do worse on the plateau, so the shortfall is run-to-run noise and ${pick} is kept.`,
+        );
+      } else if (maxPoolSize === pick) {
+        // Only sizes far above the pick qualified: kept, but not verified.
+        notes.push(
+          `Not verified: maxPoolSize ${pick} measured short of ${yardstick}${got}, and so did every size up to ${MAX_ADJUSTMENT} × ${pick}; ` +
+            `only ${verification.adequate.join(', ')} met it. That is too far above the answer to be read as the plateau's start from one run each, ` +
+            `so ${pick} is kept; measure every size (--thorough) or longer runs (durationMS) to settle it.`,
         );
       } else {
         verdict = 'adjusted';

@@ -11,15 +11,21 @@ export {
   type VerificationRow,
 } from '../bench/adequacy.js';
 
+/** The advice moves up at most to this multiple of the model's answer (the top of the sizes measured around it). */
+export const MAX_ADJUSTMENT = 2;
+
 /**
  * The size to advise after verification: the pick when it qualified. When it did not, the
- * smallest qualifying size above it. On a closed-loop throughput plateau a larger pool does not do
- * worse than a smaller adequate one, so a qualifying size *below* a pick that did not qualify
- * says the pick's run was unlucky, not that the pool should shrink: the pick is kept. The pick
- * itself when nothing qualified.
+ * smallest qualifying size above it, up to {@link MAX_ADJUSTMENT} × the pick. On a closed-loop
+ * throughput plateau a larger pool does not do worse than a smaller adequate one, so a qualifying
+ * size *below* a pick that did not qualify says the pick's run was unlucky, not that the pool
+ * should shrink: the pick is kept. A qualifying size only far above the pick (the driver default
+ * 100 when the answer was 12) is no evidence of a need that large while every size in between
+ * measured short; one lucky run can do that on a noisy machine, so the pick is kept then too.
+ * The pick itself when nothing qualified.
  */
 export function verifiedPoolSize(evaluation: PoolSizeEvaluation, pick: number): number {
   if (evaluation.pick?.adequate || evaluation.adequate.length === 0) return pick;
   if (evaluation.adequate.some((size) => size < pick)) return pick;
-  return evaluation.adequate.find((size) => size > pick) ?? pick;
+  return evaluation.adequate.find((size) => size > pick && size <= MAX_ADJUSTMENT * pick) ?? pick;
 }

@@ -110,6 +110,16 @@ test('evaluation: only consecutive sizes smooth each other (5, 20, 50 keep their
   assert.equal(withFailure.rows[1].judged.smoothed, false);
 });
 
+test('evaluation: the advice does not jump to a size far above the answer on the strength of one qualifying run', () => {
+  // Every size from 6 to 24 measured short of the driver default's lucky run; 100 is more than 2 × 12.
+  const points = [point(6, 1200, 60), point(9, 1450, 50), point(12, 1500, 48), point(18, 1510, 47), point(24, 1505, 47), point(100, 1600, 40)];
+  const e = evaluatePoolSizes(points, { pick: 12 });
+  assert.deepEqual(e.adequate, [100]);
+  assert.equal(verifiedPoolSize(e, 12), 12);
+  // Within 2 × the answer the advice does move up.
+  assert.equal(verifiedPoolSize(evaluatePoolSizes([...points.slice(0, 4), point(24, 1600, 40)], { pick: 12 }), 12), 24);
+});
+
 test('evaluation: failed runs never qualify and a p99 that is too high disqualifies', () => {
   const e = evaluatePoolSizes([point(4, 1000, 10), point(8, 1000, 12), point(16, 1000, 30, { errors: 1000, ops: 1000 })]);
   assert.deepEqual(e.adequate, [4]);
