@@ -22,8 +22,9 @@
  * and (d, e), repeated `reps` times with the order of start alternated, and the median is reported.
  *
  * Run: `npm run bench -- monitor [--duration-ms N] [--warmup-ms N] [--initial-warmup-ms N] [--reps N]
- * [--concurrency N] [--pool N] [--variants a,b,c]`, or import `run(options)`. Writes
- * bench/results/monitor.json and prints a table.
+ * [--concurrency N] [--pool N] [--rate OPS_PER_S] [--variants a,b,c] [--out FILE]`, or import
+ * `run(options)`. Writes bench/results/monitor.json (or FILE) and prints a table. `--rate` runs
+ * each process at a fixed rate instead of a closed loop (see MonitorBenchOptions.rate).
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -48,6 +49,13 @@ export interface MonitorBenchOptions {
   repetitions?: number;
   concurrency?: number;
   poolSize?: number;
+  /**
+   * Operations per second each variant process runs at (open loop, at most `concurrency` in
+   * flight), instead of the default closed loop (0). Both processes of a pair then do the same
+   * work, so the CPU ratio is not amplified by the two competing for the core; the throughput
+   * goals do not apply (both complete the same operations).
+   */
+  rate?: number;
   /** Subset of a–f (default all; (a) is always included as the baseline). */
   variants?: string[];
   /** Use this server instead of starting one in a child process. */
@@ -98,7 +106,7 @@ export interface MonitorBenchResult {
   date: string;
   workload: string;
   method: string;
-  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize'>>;
+  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize' | 'rate'>>;
   environment: Record<string, unknown>;
   variants: VariantResult[];
   /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
@@ -128,10 +136,10 @@ interface VariantProcess {
   child: ChildProcess;
 }
 
-async function startVariant(id: string, uri: string, settings: { concurrency: number; poolSize: number }): Promise<VariantProcess> {
+async function startVariant(id: string, uri: string, settings: { concurrency: number; poolSize: number; rate: number }): Promise<VariantProcess> {
   const child = forkSupport('monitor-load.ts');
   if (child.pid !== undefined) pinProcess(child.pid, LOAD_CPU);
-  await request(child, { type: 'start', uri, variant: id, ...settings }, 'ready');
+  await request(child, { type: 'start', uri, variant: id, concurrency: settings.concurrency, poolSize: settings.poolSize, rate: settings.rate }, 'ready');
   return { id, child };
 }
 
@@ -161,7 +169,9 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     repetitions: options.repetitions ?? 8,
     concurrency: options.concurrency ?? 32,
     poolSize: options.poolSize ?? 20,
+    rate: options.rate ?? 0,
   };
+  if (!Number.isFinite(settings.rate) || settings.rate < 0) throw new Error(`--rate: expected operations per second ≥ 0 (0 = closed loop), got ${options.rate}`);
   const wanted = new Set(['a', ...(options.variants ?? MONITOR_VARIANTS.map((v) => v.id))]);
   const variants = MONITOR_VARIANTS.filter((v) => wanted.has(v.id));
   const unknown = [...wanted].filter((id) => !MONITOR_VARIANTS.some((v) => v.id === id));
@@ -184,7 +194,8 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     await prepare(uri);
     const pairList: [string, string][] = variants.filter((v) => v.id !== 'a').map((v) => ['a', v.id]);
     if (wanted.has('d') && wanted.has('e')) pairList.push(['d', 'e']);
-    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, two fresh variant processes at a time on one CPU`);
+    const loop = settings.rate > 0 ? `${settings.rate} ops/s each (open loop)` : `closed loop of ${settings.concurrency}`;
+    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, two fresh variant processes at a time on one CPU, ${loop}`);
     const pairs: PairSample[] = [];
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const [baseline, variant] of pairList) {
@@ -236,11 +247,13 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
         : null;
     const byId = new Map(results.map((r) => [r.id, r]));
     const goal = (ids: string[], test: () => boolean) => (ids.every((id) => byId.has(id)) ? test() : null);
+    // At a fixed rate both complete the same operations: throughput says nothing there.
+    const closedLoop = settings.rate === 0;
     const goals = {
       'b: CPU/op ≤ 1.03× (a)': goal(['b'], () => byId.get('b')!.cpuRatio <= 1.03),
-      'b: throughput ≥ 0.98× (a)': goal(['b'], () => byId.get('b')!.throughputRatio >= 0.98),
+      'b: throughput ≥ 0.98× (a)': closedLoop ? goal(['b'], () => byId.get('b')!.throughputRatio >= 0.98) : null,
       'c: CPU/op ≤ 1.03× (a)': goal(['c'], () => byId.get('c')!.cpuRatio <= 1.03),
-      'c: throughput ≥ 0.98× (a)': goal(['c'], () => byId.get('c')!.throughputRatio >= 0.98),
+      'c: throughput ≥ 0.98× (a)': closedLoop ? goal(['c'], () => byId.get('c')!.throughputRatio >= 0.98) : null,
       'e: CPU/op ≤ 1.03× (d)': commandsModeVsDriverFloor ? commandsModeVsDriverFloor.cpuRatio <= 1.03 : null,
       'b, c, e: each cheaper than (f)': goal(['b', 'c', 'e', 'f'], () => ['b', 'c', 'e'].every((id) => byId.get(id)!.cpuRatio < byId.get('f')!.cpuRatio)),
     };
@@ -251,7 +264,9 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       benchmark: 'monitor',
       date: new Date().toISOString(),
       workload: 'findOne({ _id })',
-      method: 'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios',
+      method:
+        'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios; ' +
+        (closedLoop ? `closed loop of ${settings.concurrency} callers each` : `open loop at ${settings.rate} ops/s each`),
       settings,
       environment: { ...machine(), driver: driverVersion(), serverPinned: server?.pinned ?? false },
       variants: results,
@@ -390,7 +405,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       reps: 8,
       concurrency: 32,
       pool: 20,
+      rate: 0,
       variants: MONITOR_VARIANTS.map((v) => v.id).join(','),
+      out: '',
     });
     const result = await run({
       durationMS: flags['duration-ms'],
@@ -399,7 +416,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       repetitions: flags.reps,
       concurrency: flags.concurrency,
       poolSize: flags.pool,
+      rate: flags.rate,
       variants: String(flags.variants).split(','),
+      ...(flags.out ? { out: String(flags.out) } : {}),
     });
     process.stdout.write(`${formatTable(result)}\n`);
   } catch (error) {

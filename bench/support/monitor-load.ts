@@ -1,6 +1,7 @@
 // One variant of the monitor benchmark in its own process: a client set up as the variant says
 // (bare, PoolMonitor, Prometheus, command monitoring, the peer exporter), kept for the whole
-// benchmark, running `findOne({ _id })` from N closed-loop callers each time the parent asks.
+// benchmark, running `findOne({ _id })` from N closed-loop callers (or at a fixed rate) each
+// time the parent asks.
 // Reports completed operations and this process's CPU time (process.cpuUsage) for the window.
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
@@ -29,6 +30,41 @@ export const MONITOR_VARIANTS: MonitorVariant[] = [
     monitorCommands: false,
     setup(client) {
       for (const event of ['connectionCheckOutStarted', 'connectionCheckedOut', 'connectionCheckedIn', 'connectionCheckOutFailed']) client.on(event as any, () => {});
+      return {};
+    },
+  },
+  {
+    // A floor for any exact monitor: count every per-operation event and keep each connection's
+    // check-out time and one duration sample per check-out and check-in (in typed arrays, no
+    // histogram, no per-server state). What (b) costs above this is its own design.
+    id: 'z',
+    label: 'floor: counters and a sample per event',
+    monitorCommands: false,
+    setup(client) {
+      const counts = new Float64Array(4);
+      const outAt = new Float64Array(1 << 16);
+      const samples = new Float64Array(4096);
+      let next = 0;
+      const sample = (ms: number) => {
+        samples[next] = ms;
+        next = (next + 1) & 4095;
+      };
+      client.on('connectionCheckOutStarted', () => {
+        counts[0]++;
+      });
+      client.on('connectionCheckedOut', (e) => {
+        counts[0]--;
+        counts[1]++;
+        outAt[Number(e.connectionId) & 0xffff] = performance.now();
+        sample(e.durationMS);
+      });
+      client.on('connectionCheckedIn', (e) => {
+        counts[1]--;
+        sample(performance.now() - outAt[Number(e.connectionId) & 0xffff]);
+      });
+      client.on('connectionCheckOutFailed', () => {
+        counts[0]--;
+      });
       return {};
     },
   },
@@ -105,6 +141,8 @@ interface Start {
   variant: string;
   concurrency: number;
   poolSize: number;
+  /** Operations per second (open loop, at most `concurrency` in flight), or 0 for a closed loop. */
+  rate: number;
 }
 interface Run {
   type: 'run';
@@ -127,6 +165,50 @@ async function load(client: MongoClient, concurrency: number, durationMS: number
   return done;
 }
 
+/**
+ * Open loop: one operation every 1/rate s (at most `maxInFlight` at a time; a late one starts as
+ * soon as a slot frees) until the deadline; returns completed operations. Both processes of a
+ * pair then do the same work, so neither's cost feeds back into the other's share of the CPU.
+ */
+function loadAtRate(client: MongoClient, rate: number, maxInFlight: number, durationMS: number, counter: { next: number }): Promise<number> {
+  const items = client.db('bench').collection<{ _id: number }>('items');
+  const start = performance.now();
+  const intervalMS = 1000 / rate;
+  let issued = 0;
+  let inFlight = 0;
+  let done = 0;
+  let stopped = false;
+  return new Promise((resolve, reject) => {
+    const settle = () => {
+      if (stopped && inFlight === 0) resolve(done);
+    };
+    const completed = () => {
+      done++;
+      inFlight--;
+      if (!stopped) issue();
+      settle();
+    };
+    const issue = () => {
+      const due = Math.min(Math.floor((performance.now() - start) / intervalMS) + 1, Math.ceil(durationMS / intervalMS));
+      while (issued < due && inFlight < maxInFlight) {
+        issued++;
+        inFlight++;
+        items.findOne({ _id: counter.next++ % MONITOR_BENCH_DOCS }).then(completed, reject);
+      }
+    };
+    const tick = () => {
+      if (performance.now() - start >= durationMS) {
+        stopped = true;
+        settle();
+        return;
+      }
+      issue();
+      setTimeout(tick, Math.max(0, start + issued * intervalMS - performance.now()));
+    };
+    tick();
+  });
+}
+
 let client: MongoClient | undefined;
 let scraper: NodeJS.Timeout | undefined;
 let settings: Start | undefined;
@@ -146,10 +228,12 @@ process.on('message', (message: Start | Run | { type: 'stop' }) => {
       process.send?.({ type: 'ready' });
     } else if (message.type === 'run') {
       if (!client || !settings) throw new Error('run before start');
-      await load(client, settings.concurrency, message.warmupMS, counter);
+      const { concurrency, rate } = settings;
+      const work = (ms: number) => (rate > 0 ? loadAtRate(client!, rate, concurrency, ms, counter) : load(client!, concurrency, ms, counter));
+      await work(message.warmupMS);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const ops = await load(client, settings.concurrency, message.durationMS, counter);
+      const ops = await work(message.durationMS);
       const elapsedMS = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       process.send?.({ type: 'result', ops, elapsedMS, cpuUS: cpu.user + cpu.system });

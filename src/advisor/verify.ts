@@ -1,4 +1,4 @@
-import type { PoolSizeEvaluation } from '../bench/adequacy.js';
+import type { PoolSizeEvaluation, VerificationCriteria } from '../bench/adequacy.js';
 
 // The yardstick lives with the sweeps it judges; the advisor re-exports it for its callers.
 export {
@@ -28,4 +28,23 @@ export function verifiedPoolSize(evaluation: PoolSizeEvaluation, pick: number): 
   if (evaluation.pick?.adequate || evaluation.adequate.length === 0) return pick;
   if (evaluation.adequate.some((size) => size < pick)) return pick;
   return evaluation.adequate.find((size) => size > pick && size <= MAX_ADJUSTMENT * pick) ?? pick;
+}
+
+/** One run's result as the side-by-side check compares it. */
+export interface RunFigures {
+  throughput: number;
+  p99MS: number;
+  /** Whether the run had successful operations. */
+  ok: boolean;
+}
+
+/**
+ * Whether `mine` falls short of `theirs` by the yardstick, measured side by side: less than
+ * `throughputShare` of its throughput, or a p99 above `p99Factor` × its p99 (a failed run is short
+ * of a successful one).
+ */
+export function isShortOf(mine: RunFigures, theirs: RunFigures, criteria: Pick<VerificationCriteria, 'throughputShare' | 'p99Factor'>): boolean {
+  if (!mine.ok) return theirs.ok;
+  if (!theirs.ok) return false;
+  return mine.throughput < criteria.throughputShare * theirs.throughput || mine.p99MS > criteria.p99Factor * theirs.p99MS;
 }

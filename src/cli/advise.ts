@@ -205,6 +205,13 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       const line = `the recommendation ${pick.maxPoolSize} reached ${pct(pick.throughputShare)} of the best throughput with p99 ${pick.p99Ratio.toFixed(2)} × the best`;
       out.push(pick.adequate ? s.green(`  ✓ ${line}`) : s.yellow(`  ✗ ${line}`));
     }
+    if (v.pairedCheck) {
+      const c = v.pairedCheck;
+      const pairs = c.pairs
+        .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.recommendedShort ? ' (short)' : ''}`)
+        .join('; ');
+      out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
+    }
     if (a.verdict === 'adjusted') out.push(s.yellow(`  → advising ${a.maxPoolSize}, the smallest larger adequate size`));
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));

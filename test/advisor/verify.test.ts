@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimateFromSteps, KNEE_HEADROOM, kneeCapacity } from '../../src/advisor/capacity.js';
-import { evaluatePoolSizes, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
+import { evaluatePoolSizes, isShortOf, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
@@ -118,6 +118,17 @@ test('evaluation: the advice does not jump to a size far above the answer on the
   assert.equal(verifiedPoolSize(e, 12), 12);
   // Within 2 × the answer the advice does move up.
   assert.equal(verifiedPoolSize(evaluatePoolSizes([...points.slice(0, 4), point(24, 1600, 40)], { pick: 12 }), 12), 24);
+});
+
+test('side by side: the answer is short of a larger size only by the yardstick (3% throughput, 1.1 × p99)', () => {
+  const criteria = { throughputShare: 0.97, p99Factor: 1.1 };
+  const run = (throughput: number, p99MS: number, ok = true) => ({ throughput, p99MS, ok });
+  assert.equal(isShortOf(run(1500, 40), run(1540, 42), criteria), false, '97.4% and a lower p99: not short');
+  assert.equal(isShortOf(run(1490, 40), run(1540, 40), criteria), true, '96.8%: short');
+  assert.equal(isShortOf(run(1540, 45), run(1540, 40), criteria), true, 'p99 1.125 ×: short');
+  assert.equal(isShortOf(run(1540, 44), run(1540, 40), criteria), false, 'p99 1.1 ×: not short');
+  assert.equal(isShortOf(run(0, 0, false), run(1540, 40), criteria), true, 'a failed run is short of a good one');
+  assert.equal(isShortOf(run(1000, 50), run(0, 0, false), criteria), false);
 });
 
 test('evaluation: failed runs never qualify and a p99 that is too high disqualifies', () => {

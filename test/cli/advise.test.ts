@@ -70,13 +70,23 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   assert.ok(smallest.maxPoolSize < CAPACITY && !smallest.adequate, `pool ${smallest.maxPoolSize}: ${smallest.throughputShare}`);
   // The advice: the recommendation (adequate, or above an adequate size), or the smallest larger adequate size.
   assert.ok(['verified', 'adjusted', 'unverified'].includes(r.advice.verdict));
+  // A move up was checked side by side: each pair's verdict is what its figures say.
+  const check = v.pairedCheck;
+  if (check) {
+    assert.ok(check.candidate > r.recommendation.maxPoolSize && check.candidate <= 2 * r.recommendation.maxPoolSize);
+    for (const pair of check.pairs) {
+      const short = pair.recommended.throughput < 0.97 * pair.candidate.throughput || pair.recommended.p99MS > 1.1 * pair.candidate.p99MS;
+      assert.equal(pair.recommendedShort, short);
+    }
+    assert.equal(check.confirmed, check.pairs.length === 2 && check.pairs.every((pair: { recommendedShort: boolean }) => pair.recommendedShort));
+  }
   if (r.advice.verdict === 'verified') {
     assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
-    assert.ok(v.pick.adequate || v.adequate.some((size: number) => size < r.advice.maxPoolSize));
+    assert.ok(v.pick.adequate || v.adequate.some((size: number) => size < r.advice.maxPoolSize) || (check && !check.confirmed));
   }
   if (r.advice.verdict === 'adjusted') {
-    assert.ok(v.adequate.includes(r.advice.maxPoolSize) && r.advice.maxPoolSize > r.recommendation.maxPoolSize);
-    assert.ok(!v.adequate.some((size: number) => size > r.recommendation.maxPoolSize && size < r.advice.maxPoolSize), 'the smallest larger one');
+    assert.ok(check?.confirmed, 'a move up only after the side-by-side check');
+    assert.equal(r.advice.maxPoolSize, check.candidate);
   }
   assert.equal(r.rules.driverDefault.maxPoolSize, 100);
   assert.equal(r.rules.seedFormula.concurrentRequests, 16);

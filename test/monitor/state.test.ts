@@ -174,6 +174,29 @@ describe('LatencyRecorder', () => {
     assert.deepEqual(low.cumulativeBuckets([0.024995, 0.025]).map((b) => b.count), [0, 10]);
   });
 
+  test('every read sees every value, also those recorded since the last fold into the histogram', () => {
+    // Recording is buffered (folded in bulk); a read between folds must still count everything.
+    const r = new LatencyRecorder();
+    for (const v of [1, 2, 3]) r.recordMS(v);
+    assert.equal(r.count, 3);
+    assert.deepEqual(r.cumulativeBuckets([0.0015, 1]).map((b) => b.count), [1, 3]);
+    assert.equal(r.sumSeconds, 0.006);
+    const merged = LatencyRecorder.merge([r, r]);
+    assert.equal(merged.summary().count, 6);
+    // Across several buffer lengths, with reads in between at odd moments.
+    let sum = 0;
+    for (let i = 1; i <= 1000; i++) {
+      r.recordMS(i / 10);
+      sum += i / 10;
+      if (i % 97 === 0) assert.equal(r.summary().count, i + 3);
+    }
+    assert.equal(r.count, 1003);
+    const s = r.summary();
+    assert.equal(s.count, 1003);
+    assert.equal(s.max, 100);
+    assert.ok(Math.abs(r.sumSeconds - (sum + 6) / 1000) < 1e-9);
+  });
+
   test('merge equals one recorder of every value', () => {
     const random = createRandom(5);
     const parts = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()];
