@@ -3,13 +3,14 @@
 // would (defaults: closed loop of 64 callers, findOne), then sweep maxPoolSize 1..64 (plus the
 // driver default 100 and every size a rule picked) with the same workload, three times (ascending,
 // descending, ascending; each size's median: drift cancels and one run slowed by a stall of this VM
-// does not count), each measured run starting the server's service
-// times from the same seed (common random numbers: sizes differ by the pool, not the draw). Goal: the
-// advisor's pick reaches ≥ 97% of the best throughput with p99 ≤ 1.1 × the best p99, using at most
-// 1.25 × the smallest pool that does. The seed formula, the driver default and cores × 2 + 1 are
-// judged the same way, each size by the median of itself and its two neighbouring sizes (the
-// yardstick's default: one run that a stall of the VM hit neither fails a size nor sets the "best";
-// the verdict on each size's own runs is printed beside it). Separately: does the open-loop generator hold its target rate within 1%?
+// does not count), each measured run starting the server's service times from the same seed
+// (common random numbers: sizes differ by the pool, not the draw). Goal: the advisor's pick reaches
+// ≥ 97% of the best throughput with p99 ≤ 1.1 × the best p99, using at most 1.25 × the smallest
+// pool that does. The seed formula, the driver default and cores × 2 + 1 are judged the same way,
+// each size by the median of itself and its two neighbouring sizes (the yardstick's default: one
+// run that a stall of the VM hit neither fails a size nor sets the "best"; the verdict on each
+// size's own runs is printed beside it). Separately: does the open-loop generator hold its target
+// rate within 1%?
 // Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
 // is more than sampling noise.
 import { once } from 'node:events';

@@ -276,6 +276,7 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
       for (let i = 0; i < PAIRED_CHECKS && !options.signal?.aborted; i++) {
         const before = runs.length;
         await measureSizes([recommendation.maxPoolSize, candidate], true);
+        // measureSizes runs its sizes smallest first: the answer, then the (larger) candidate.
         const [mine, theirs] = runs.slice(before).map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99, ok: run.result.ops > run.result.errors }));
         if (mine === undefined || theirs === undefined) break;
         const recommendedShort = isShortOf(mine, theirs, criteria);

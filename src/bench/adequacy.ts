@@ -127,8 +127,9 @@ const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.s
  * Judges measured configurations: the best throughput and the best (lowest) p99 over all of them,
  * the ones within `throughputShare` of the first and `p99Factor` of the second, and whether
  * `pick` is one of them. Each size is judged by its own run or, with `smoothNeighbours` (the
- * default), by the median of it and its two neighbouring sizes. Only runs with at least `minP99Samples` successful operations have their
- * p99 compared (and compete for the best p99). Pure: the benchmark uses it on its exhaustive sweep too.
+ * default), by the median of it and its two neighbouring sizes. Only runs with at least
+ * `minP99Samples` successful operations have their p99 compared (and compete for the best p99).
+ * Pure: the benchmark uses it on its exhaustive sweep too.
  */
 export function evaluatePoolSizes(
   points: readonly PoolSizePoint[],
