@@ -65,9 +65,13 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   }
   assert.deepEqual(v.adequate, v.rows.filter((row: { adequate: boolean }) => row.adequate).map((row: { maxPoolSize: number }) => row.maxPoolSize));
   assert.equal(v.pick.adequate, recommended.adequate);
-  // A pool far below the capacity cannot reach the best throughput.
-  const smallest = v.rows[0];
-  assert.ok(smallest.maxPoolSize < CAPACITY && !smallest.adequate, `pool ${smallest.maxPoolSize}: ${smallest.throughputShare}`);
+  // The sweep reaches down to half the answer, and a pool below the server's capacity cannot
+  // reach the best throughput (3 of 4 slots busy at most). Which sizes fall below 4 depends on
+  // the answer (4..8 here), so only the half-size row is sure to exist.
+  assert.ok(sizes.includes(Math.round(r.recommendation.maxPoolSize / 2)), `sizes ${sizes}`);
+  for (const row of v.rows.filter((x: { maxPoolSize: number }) => x.maxPoolSize < CAPACITY)) {
+    assert.ok(!row.adequate, `pool ${row.maxPoolSize}: ${row.throughputShare}`);
+  }
   // The advice: the recommendation (adequate, or above an adequate size), or the smallest larger adequate size.
   assert.ok(['verified', 'adjusted', 'unverified'].includes(r.advice.verdict));
   // A move up was checked side by side: each pair's verdict is what its figures say.
