@@ -6,6 +6,7 @@ import { PoolMonitor } from '../../src/monitor/index.js';
 import { PoolConfigError, PoolMonitorError } from '../../src/errors.js';
 import { getInflightTracker, trackInflight } from '../../src/client/inflight.js';
 import { useServer } from '../helpers/server.js';
+import { startReplicaSet } from '../../src/server/index.js';
 import { EventTally } from './tally.js';
 import { driverPool, events, once, sumClosed, sumFailed, until } from './helpers.js';
 
@@ -314,4 +315,41 @@ describe('PoolMonitor against the embedded server', () => {
     assert.notEqual(b.name, c.name, 'default names are made unique');
     for (const m of [a, b, c]) m.detach();
   });
+});
+
+test('several pools (a replica set): every event counts on its own server, as a per-address tally of the driver says', async () => {
+  const rs = await startReplicaSet({ nodes: 3 });
+  const client = new MongoClient(rs.uri, { maxPoolSize: 4, serverSelectionTimeoutMS: 5000 });
+  const monitor = PoolMonitor.attach(client, { name: 'rs-pools' });
+  // The oracle: the driver's own events, counted per event name and address.
+  const tally = new Map<string, number>();
+  const names = ['connectionCreated', 'connectionClosed', 'connectionCheckOutStarted', 'connectionCheckedOut', 'connectionCheckedIn'] as const;
+  for (const name of names) client.on(name, (e: { address: string }) => tally.set(`${name} ${e.address}`, (tally.get(`${name} ${e.address}`) ?? 0) + 1));
+  const n = (name: (typeof names)[number], server: string) => tally.get(`${name} ${server}`) ?? 0;
+  try {
+    const [primary, ...secondaries] = rs.members.map((m) => m.core.address);
+    // Operations on the primary and on both secondaries, interleaved, with queueing (pool of 4).
+    await Promise.all([
+      ...Array.from({ length: 40 }, () => client.db('app').command({ ping: 1 })),
+      ...Array.from({ length: 30 }, () => client.db('app').collection('c').findOne({}, { readPreference: 'secondary' })),
+    ]);
+    const snap = monitor.snapshot();
+    assert.deepEqual(Object.keys(snap.servers).sort(), [primary, ...secondaries].sort());
+    let secondaryCheckouts = 0;
+    for (const [server, s] of Object.entries(snap.servers)) {
+      assert.equal(s.checkedOut, n('connectionCheckedOut', server), server);
+      assert.equal(s.created, n('connectionCreated', server), server);
+      assert.equal(s.created - sumClosed(s), s.total, server);
+      assert.equal(s.inUse, 0, server);
+      assert.equal(s.pending, n('connectionCheckOutStarted', server) - n('connectionCheckedOut', server), server);
+      assert.equal(s.useTime.count, n('connectionCheckedIn', server), server);
+      if (server !== primary) secondaryCheckouts += s.checkedOut;
+    }
+    assert.ok(snap.servers[primary].checkedOut >= 40, `primary ${snap.servers[primary].checkedOut}`);
+    assert.ok(secondaryCheckouts >= 30, `secondaries ${secondaryCheckouts}`);
+  } finally {
+    await client.close();
+    monitor.detach();
+    await rs.stop();
+  }
 });
