@@ -9,7 +9,7 @@ import { createWorkload, type Workload, type WorkloadName } from '../bench/workl
 import { estimateFromSteps, KNEE_HEADROOM, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
 import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
-import { evaluatePoolSizes, isShortOf, MAX_ADJUSTMENT, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
+import { evaluatePoolSizes, isShortOf, MAX_ADJUSTMENT, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
 
 export interface AdviseWorkloadOptions {
   /** The deployment to measure (its data in `database`.`collection` is replaced by the workload's documents). */
@@ -71,7 +71,9 @@ export interface PairedCheck {
   pairs: Array<{
     recommended: { throughput: number; p99MS: number };
     candidate: { throughput: number; p99MS: number };
-    /** The recommendation's throughput < throughputShare × the candidate's, or its p99 > p99Factor × the candidate's. */
+    /** Whether the two p99s were compared: both runs had at least `minP99Samples` successful operations. */
+    p99Judged: boolean;
+    /** The recommendation's throughput < throughputShare × the candidate's, or (when p99Judged) its p99 > p99Factor × the candidate's. */
     recommendedShort: boolean;
   }>;
   confirmed: boolean;
@@ -277,10 +279,20 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
         const before = runs.length;
         await measureSizes([recommendation.maxPoolSize, candidate], true);
         // measureSizes runs its sizes smallest first: the answer, then the (larger) candidate.
-        const [mine, theirs] = runs.slice(before).map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99, ok: run.result.ops > run.result.errors }));
+        const [mine, theirs] = runs.slice(before).map((run) => ({
+          throughput: run.result.throughput,
+          p99MS: run.result.latency.p99,
+          ok: run.result.ops > run.result.errors,
+          successes: run.result.ops - run.result.errors,
+        }));
         if (mine === undefined || theirs === undefined) break;
         const recommendedShort = isShortOf(mine, theirs, criteria);
-        pairs.push({ recommended: { throughput: mine.throughput, p99MS: mine.p99MS }, candidate: { throughput: theirs.throughput, p99MS: theirs.p99MS }, recommendedShort });
+        pairs.push({
+          recommended: { throughput: mine.throughput, p99MS: mine.p99MS },
+          candidate: { throughput: theirs.throughput, p99MS: theirs.p99MS },
+          p99Judged: pairP99Judged(mine, theirs, criteria),
+          recommendedShort,
+        });
       }
       pairedCheck = { candidate, pairs, confirmed: pairs.length === PAIRED_CHECKS && pairs.every((pair) => pair.recommendedShort) };
       evaluation = evaluate();

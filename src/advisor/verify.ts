@@ -36,15 +36,28 @@ export interface RunFigures {
   p99MS: number;
   /** Whether the run had successful operations. */
   ok: boolean;
+  /** Successful operations (when given, a p99 from fewer than `minP99Samples` is not compared). */
+  successes?: number;
+}
+
+/** Whether two runs' p99s are compared: both from at least `minP99Samples` successes (as the yardstick judges). */
+export function pairP99Judged(mine: RunFigures, theirs: RunFigures, criteria: Partial<Pick<VerificationCriteria, 'minP99Samples'>>): boolean {
+  const min = criteria.minP99Samples ?? 0;
+  return (mine.successes ?? Infinity) >= min && (theirs.successes ?? Infinity) >= min;
 }
 
 /**
  * Whether `mine` falls short of `theirs` by the yardstick, measured side by side: less than
- * `throughputShare` of its throughput, or a p99 above `p99Factor` × its p99 (a failed run is short
- * of a successful one).
+ * `throughputShare` of its throughput, or a p99 above `p99Factor` × its p99 when both p99s come
+ * from enough samples (see {@link pairP99Judged}); a failed run is short of a successful one.
  */
-export function isShortOf(mine: RunFigures, theirs: RunFigures, criteria: Pick<VerificationCriteria, 'throughputShare' | 'p99Factor'>): boolean {
+export function isShortOf(
+  mine: RunFigures,
+  theirs: RunFigures,
+  criteria: Pick<VerificationCriteria, 'throughputShare' | 'p99Factor'> & Partial<Pick<VerificationCriteria, 'minP99Samples'>>,
+): boolean {
   if (!mine.ok) return theirs.ok;
   if (!theirs.ok) return false;
-  return mine.throughput < criteria.throughputShare * theirs.throughput || mine.p99MS > criteria.p99Factor * theirs.p99MS;
+  if (mine.throughput < criteria.throughputShare * theirs.throughput) return true;
+  return pairP99Judged(mine, theirs, criteria) && mine.p99MS > criteria.p99Factor * theirs.p99MS;
 }

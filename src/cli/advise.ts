@@ -208,7 +208,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
     if (v.pairedCheck) {
       const c = v.pairedCheck;
       const pairs = c.pairs
-        .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.recommendedShort ? ' (short)' : ''}`)
+        .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.p99Judged ? '' : ' (p99 not compared: few samples)'}${pair.recommendedShort ? ' (short)' : ''}`)
         .join('; ');
       out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimateFromSteps, KNEE_HEADROOM, kneeCapacity } from '../../src/advisor/capacity.js';
-import { evaluatePoolSizes, isShortOf, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
+import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
@@ -129,6 +129,14 @@ test('side by side: the answer is short of a larger size only by the yardstick (
   assert.equal(isShortOf(run(1540, 44), run(1540, 40), criteria), false, 'p99 1.1 ×: not short');
   assert.equal(isShortOf(run(0, 0, false), run(1540, 40), criteria), true, 'a failed run is short of a good one');
   assert.equal(isShortOf(run(1000, 50), run(0, 0, false), criteria), false);
+  // As the yardstick: a p99 from fewer than minP99Samples successes is not compared, throughput still is.
+  const counted = { ...criteria, minP99Samples: 500 };
+  const sampled = (throughput: number, p99MS: number, successes: number) => ({ throughput, p99MS, ok: true, successes });
+  assert.equal(isShortOf(sampled(1540, 60, 499), sampled(1540, 40, 5000), counted), false, 'p99 1.5 × from 499 samples: not compared');
+  assert.equal(isShortOf(sampled(1540, 60, 500), sampled(1540, 40, 500), counted), true, 'p99 1.5 × from 500 samples each: short');
+  assert.equal(isShortOf(sampled(1400, 40, 100), sampled(1540, 40, 100), counted), true, '91% from few samples: still short on throughput');
+  assert.equal(pairP99Judged(sampled(1, 1, 500), sampled(1, 1, 499), counted), false);
+  assert.equal(pairP99Judged(sampled(1, 1, 500), sampled(1, 1, 500), counted), true);
 });
 
 test('evaluation: failed runs never qualify and a p99 that is too high disqualifies', () => {
