@@ -126,6 +126,8 @@ export interface HotPathResult {
   nsPerOpNoListener: number;
   nsPerOpMonitor: number;
   nsPerOpMonitorCommands: number;
+  /** The default mode on a client with three pools (a replica set): each event's server is found by its address. */
+  nsPerOpMonitorSeveralPools: number;
   /** Added CPU as a share of the bare driver's CPU per operation measured above (a); commands mode vs events without listener. */
   monitorShareOfDriverCpu: number;
   monitorCommandsShareOfDriverCpu: number;
@@ -296,7 +298,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
 export function formatTable(result: MonitorBenchResult): string {
   const h = result.hotPath;
   const hot =
-    `hot path (events replayed, no I/O): ${h.nsPerOpMonitor} ns/op with PoolMonitor, ${h.nsPerOpMonitorCommands} ns/op with ` +
+    `hot path (events replayed, no I/O): ${h.nsPerOpMonitor} ns/op with PoolMonitor (${h.nsPerOpMonitorSeveralPools} with three pools), ${h.nsPerOpMonitorCommands} ns/op with ` +
     `commands: true, ${h.nsPerOpNoListener} ns/op without = ${(h.monitorShareOfDriverCpu * 100).toFixed(2)} % / ` +
     `${(h.monitorCommandsShareOfDriverCpu * 100).toFixed(2)} % of the bare driver's CPU per operation`;
   const ed = result.commandsModeVsDriverFloor;
@@ -319,18 +321,21 @@ export function formatTable(result: MonitorBenchResult): string {
   return lines.join('\n');
 }
 
-function measureHotPath(driverMicrosPerOp: number): HotPathResult {
-  const address = '127.0.0.1:27017';
+/** `port` is a parameter, not a constant, so each address below is built at run time as the driver builds it. */
+function measureHotPath(driverMicrosPerOp: number, hotPathPort = 27017): HotPathResult {
+  const host = '127.0.0.1';
+  const address = `${host}:${hotPathPort}`;
   const iterations = 300_000;
-  const started = { address };
-  const checkedOut = { address, connectionId: 1, durationMS: 0 };
-  const checkedIn = { address, connectionId: 1 };
+  // As the driver: every pool event gets a new address string (ConnectionPool#address builds it),
+  // command events share their connection's.
+  const poolEvent = <T extends object>(fields: T) => ({ address: `${host}:${hotPathPort}`, ...fields });
   const commandStarted = { address, connectionId: 1, commandName: 'find', databaseName: 'bench', command: { find: 'items' } };
   const commandSucceeded = { address, connectionId: 1, commandName: 'find', duration: 0.2 };
-  const perOp = (withMonitor: boolean, commands: boolean): number => {
+  const perOp = (withMonitor: boolean, commands: boolean, pools = 1): number => {
     const client = new MongoClient(`mongodb://${address}`);
-    const monitor = withMonitor ? PoolMonitor.attach(client, { name: `hot-${commands}`, commands }) : undefined;
+    const monitor = withMonitor ? PoolMonitor.attach(client, { name: `hot-${commands}-${pools}`, commands }) : undefined;
     const emit = (event: string, payload: object) => client.emit(event as any, payload as any);
+    for (let other = 1; other < pools; other++) emit('connectionPoolCreated', { address: `${host}:${hotPathPort + other}`, options: { maxPoolSize: 20, minPoolSize: 0 } });
     emit('connectionPoolCreated', { address, options: { maxPoolSize: 20, minPoolSize: 0 } });
     emit('connectionCreated', { address, connectionId: 1 });
     emit('connectionReady', { address, connectionId: 1, durationMS: 1 });
@@ -338,13 +343,13 @@ function measureHotPath(driverMicrosPerOp: number): HotPathResult {
     for (let round = 0; round < 5; round++) {
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < iterations; i++) {
-        emit('connectionCheckOutStarted', started);
-        emit('connectionCheckedOut', checkedOut);
+        emit('connectionCheckOutStarted', poolEvent({}));
+        emit('connectionCheckedOut', poolEvent({ connectionId: 1, durationMS: 0 }));
         if (commands) {
           emit('commandStarted', commandStarted);
           emit('commandSucceeded', commandSucceeded);
         }
-        emit('connectionCheckedIn', checkedIn);
+        emit('connectionCheckedIn', poolEvent({ connectionId: 1 }));
       }
       const cpu = process.cpuUsage(cpu0);
       best = Math.min(best, ((cpu.user + cpu.system) * 1000) / iterations);
@@ -356,10 +361,12 @@ function measureHotPath(driverMicrosPerOp: number): HotPathResult {
   const nsPerOpNoListenerCommands = perOp(false, true); // (d): the driver emits command events nobody hears
   const nsPerOpMonitor = perOp(true, false);
   const nsPerOpMonitorCommands = perOp(true, true);
+  const nsPerOpMonitorSeveralPools = perOp(true, false, 3);
   return {
     nsPerOpNoListener,
     nsPerOpMonitor,
     nsPerOpMonitorCommands,
+    nsPerOpMonitorSeveralPools,
     monitorShareOfDriverCpu: round((nsPerOpMonitor - nsPerOpNoListener) / (driverMicrosPerOp * 1000), 4),
     monitorCommandsShareOfDriverCpu: round((nsPerOpMonitorCommands - nsPerOpNoListenerCommands) / (driverMicrosPerOp * 1000), 4),
   };
