@@ -18,10 +18,10 @@
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
-import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
+import { adviseWorkload, DEFAULT_CRITERIA, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
 import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
-import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
+import { forkSupport, LOAD_CPU, machine, median, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
 
 interface Shape {
   name: string;
@@ -40,6 +40,8 @@ const DATABASE = 'poolkit_bench_advisor';
 /** Seed the load model restarts from before every measured run of the sweep. */
 const SERVICE_TIME_SEED = 7;
 const COLLECTION = 'findOne';
+/** The goal: the advice may be at most this multiple of the smallest adequate size. */
+const GOAL_FACTOR = 1.25;
 
 interface LoadModelServer {
   uri: string;
@@ -103,7 +105,7 @@ function goalVerdict(evaluation: PoolSizeEvaluation, maxPoolSize: number, rule: 
   const row = evaluation.rows.find((r) => r.maxPoolSize === maxPoolSize);
   if (!row) throw new Error(`pool size ${maxPoolSize} (${rule}) was not measured`);
   const over = evaluation.smallestAdequate === null ? null : maxPoolSize / evaluation.smallestAdequate;
-  return { row, over, meetsGoal: row.adequate && over !== null && over <= 1.25 + 1e-9 };
+  return { row, over, meetsGoal: row.adequate && over !== null && over <= GOAL_FACTOR + 1e-9 };
 }
 
 function judge(evaluation: PoolSizeEvaluation, unsmoothed: PoolSizeEvaluation, rule: string, maxPoolSize: number): JudgedSize {
@@ -122,6 +124,25 @@ function judge(evaluation: PoolSizeEvaluation, unsmoothed: PoolSizeEvaluation, r
     meetsGoal,
     unsmoothed: { adequate: raw.row.adequate, meetsGoal: raw.meetsGoal },
   };
+}
+
+/** One measured run of each size, in the given order: the benchmark's workload, closed loop of `flags.callers`. */
+function measurePoolSizes(server: LoadModelServer, flags: Record<string, any>, sizes: number[]) {
+  return runSweep({
+    uri: server.uri,
+    configs: sizes.map((maxPoolSize) => ({ maxPoolSize, label: String(maxPoolSize) })),
+    workload: 'findOne',
+    load: { mode: 'closed', concurrency: flags.callers },
+    durationMS: flags['duration-ms'],
+    warmupMS: flags['warmup-ms'],
+    seed: 1,
+    database: DATABASE,
+    // Common random numbers: every pool size's measured run starts the server's service times
+    // from the same seed, so two sizes differ by what the pool does, not by which service
+    // times they happened to draw (with lognormal service times that draw alone moved the
+    // throughput of equal pools by ±4%, more than the 3% the goal resolves).
+    beforeRun: () => server.reseed(SERVICE_TIME_SEED),
+  });
 }
 
 async function benchShape(shape: Shape, flags: Record<string, any>) {
@@ -149,21 +170,7 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
     for (let pass = 0; pass < flags.passes; pass++) {
       const order = pass % 2 === 0 ? ascending : [...ascending].reverse();
       started = Date.now();
-      const sweep = await runSweep({
-        uri: server.uri,
-        configs: order.map((maxPoolSize) => ({ maxPoolSize, label: String(maxPoolSize) })),
-        workload: 'findOne',
-        load: { mode: 'closed', concurrency: callers },
-        durationMS: flags['duration-ms'],
-        warmupMS: flags['warmup-ms'],
-        seed: 1,
-        database: DATABASE,
-        // Common random numbers: every pool size's measured run starts the server's service times
-        // from the same seed, so two sizes differ by what the pool does, not by which service
-        // times they happened to draw (with lognormal service times that draw alone moved the
-        // throughput of equal pools by ±4%, more than the 3% the goal resolves).
-        beforeRun: () => server.reseed(SERVICE_TIME_SEED),
-      });
+      const sweep = await measurePoolSizes(server, flags, order);
       runs.push(...sweep.runs);
       process.stderr.write(`[${shape.name}] sweep pass ${pass + 1}/${flags.passes}: ${order.length} pool sizes in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     }
@@ -267,33 +274,18 @@ async function pairedRounds(
   const byRound: Array<Map<number, { throughput: number; p99MS: number }>> = [];
   for (let round = 0; round < roundCount; round++) {
     const order = round % 2 === 0 ? measured : [...measured].reverse();
-    const sweep = await runSweep({
-      uri: server.uri,
-      configs: order.map((maxPoolSize) => ({ maxPoolSize, label: String(maxPoolSize) })),
-      workload: 'findOne',
-      load: { mode: 'closed', concurrency: flags.callers },
-      durationMS: flags['duration-ms'],
-      warmupMS: flags['warmup-ms'],
-      seed: 1,
-      database: DATABASE,
-      beforeRun: () => server.reseed(SERVICE_TIME_SEED),
-    });
+    const sweep = await measurePoolSizes(server, flags, order);
     byRound.push(new Map(sweep.runs.map((run) => [run.config.maxPoolSize, { throughput: run.result.throughput, p99MS: run.result.latency.p99 }])));
   }
   process.stderr.write(`[${shape.name}] side by side: ${measured.join(', ')}, ${roundCount} rounds\n`);
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
   return {
     rounds: roundCount,
     sizes: measured.map((maxPoolSize) => {
       const rounds = byRound.map((round) => round.get(maxPoolSize)!);
       const throughputShare = median(byRound.map((round) => round.get(maxPoolSize)!.throughput / round.get(sizes.bestThroughput)!.throughput));
       const p99Ratio = median(byRound.map((round) => round.get(maxPoolSize)!.p99MS / round.get(sizes.bestP99)!.p99MS));
-      const adequate = throughputShare >= 0.97 - 1e-9 && p99Ratio <= 1.1 + 1e-9;
-      const within = sizes.smallestAdequate !== null && maxPoolSize <= 1.25 * sizes.smallestAdequate + 1e-9;
+      const adequate = throughputShare >= DEFAULT_CRITERIA.throughputShare - 1e-9 && p99Ratio <= DEFAULT_CRITERIA.p99Factor + 1e-9;
+      const within = sizes.smallestAdequate !== null && maxPoolSize <= GOAL_FACTOR * sizes.smallestAdequate + 1e-9;
       return { maxPoolSize, throughputShare, p99Ratio, adequate, meetsGoal: adequate && within, rounds };
     }),
   };
@@ -391,7 +383,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
           ['maxPoolSize', 'is', '% of best (paired)', '× best p99 (paired)', 'adequate', 'goal'],
           s.sideBySide.sizes.map((x) => [
             x.maxPoolSize,
-            [x.maxPoolSize === s.judged.find((j) => j.rule === 'poolkit advise (advice)')!.maxPoolSize ? 'advice' : '', x.maxPoolSize === s.smallestAdequate ? 'smallest adequate' : '', x.maxPoolSize === s.best.throughput.maxPoolSize ? 'best ops/s' : '', x.maxPoolSize === s.best.p99.maxPoolSize ? 'best p99' : ''].filter(Boolean).join(', '),
+            [x.maxPoolSize === s.advisor.advice.maxPoolSize ? 'advice' : '', x.maxPoolSize === s.smallestAdequate ? 'smallest adequate' : '', x.maxPoolSize === s.best.throughput.maxPoolSize ? 'best ops/s' : '', x.maxPoolSize === s.best.p99.maxPoolSize ? 'best p99' : ''].filter(Boolean).join(', '),
             pct(x.throughputShare),
             x.p99Ratio.toFixed(2),
             x.adequate ? 'yes' : 'no',
