@@ -21,8 +21,15 @@
  * share one core, so the cheaper one completes more) is one sample; pairs are (a, x) for every x
  * and (d, e), repeated `reps` times with the order of start alternated, and the median is reported.
  *
+ * `--method alternating` measures the two processes of a pair one at a time instead: windows of
+ * A alone, B alone, B alone, A alone, ... (ABBA blocks, so a linear drift of the machine's speed
+ * cancels), each process alone on the pinned CPU while the other waits idle. Competing for one core
+ * amplifies a small per-operation cost two to three times (the x1/x3/x10 calibration variants show
+ * by how much); measured alone, each process's CPU per operation is what a user's process would see.
+ *
  * Run: `npm run bench -- monitor [--duration-ms N] [--warmup-ms N] [--initial-warmup-ms N] [--reps N]
- * [--concurrency N] [--pool N] [--rate OPS_PER_S] [--variants a,b,c] [--out FILE]`, or import
+ * [--concurrency N] [--pool N] [--rate OPS_PER_S] [--method together|alternating] [--blocks N]
+ * [--variants a,b,c] [--out FILE]`, or import
  * `run(options)`. Writes bench/results/monitor.json (or FILE) and prints a table. `--rate` runs
  * each process at a fixed rate instead of a closed loop (see MonitorBenchOptions.rate).
  */
@@ -56,6 +63,13 @@ export interface MonitorBenchOptions {
    * goals do not apply (both complete the same operations).
    */
   rate?: number;
+  /**
+   * `together` (default): the two processes of a pair run at the same time on one CPU.
+   * `alternating`: they run one at a time in ABBA order (see the file comment).
+   */
+  method?: MonitorBenchMethod;
+  /** ABBA blocks per pair sample with `method: 'alternating'` (default 2: four windows per process). */
+  blocks?: number;
   /** Subset of a–f (default all; (a) is always included as the baseline). */
   variants?: string[];
   /** Use this server instead of starting one in a child process. */
@@ -66,6 +80,8 @@ export interface MonitorBenchOptions {
   progress?: boolean;
 }
 
+export type MonitorBenchMethod = 'together' | 'alternating';
+
 /** One measured window of one variant process. */
 export interface WindowResult {
   ops: number;
@@ -74,16 +90,17 @@ export interface WindowResult {
   cpuMicrosPerOp: number;
 }
 
-/** Two variants measured at the same time on the same CPU. */
+/** Two variants measured on the same CPU, at the same time or in alternating windows (`method`). */
 export interface PairSample {
   rep: number;
   baseline: string;
   variant: string;
-  /** Which of the two was told to start first (alternated). */
+  /** Which of the two was told to start first, or measured first (alternated). */
   startedFirst: string;
+  /** Its window, or with `alternating` its windows added up. */
   baselineRun: WindowResult;
   variantRun: WindowResult;
-  /** variant / baseline within this window. */
+  /** variant / baseline within this sample. */
   cpuRatio: number;
   throughputRatio: number;
 }
@@ -106,7 +123,7 @@ export interface MonitorBenchResult {
   date: string;
   workload: string;
   method: string;
-  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize' | 'rate'>>;
+  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize' | 'rate' | 'method' | 'blocks'>>;
   environment: Record<string, unknown>;
   variants: VariantResult[];
   /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
@@ -161,6 +178,14 @@ async function stopVariant(p: VariantProcess): Promise<void> {
   await exited;
 }
 
+/** Windows of one process added up: its operations, time and CPU over all of them. */
+function addWindows(windows: WindowResult[]): WindowResult {
+  const ops = windows.reduce((sum, w) => sum + w.ops, 0);
+  const elapsedMS = windows.reduce((sum, w) => sum + w.elapsedMS, 0);
+  const cpuUS = windows.reduce((sum, w) => sum + w.cpuMicrosPerOp * w.ops, 0);
+  return { ops, elapsedMS: round(elapsedMS, 1), opsPerSec: round((ops / elapsedMS) * 1000, 1), cpuMicrosPerOp: round(cpuUS / Math.max(1, ops), 3) };
+}
+
 const spread = (values: number[]): [number, number] => [round(Math.min(...values), 3), round(Math.max(...values), 3)];
 
 export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBenchResult> {
@@ -172,8 +197,12 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     concurrency: options.concurrency ?? 32,
     poolSize: options.poolSize ?? 20,
     rate: options.rate ?? 0,
+    method: options.method ?? 'together',
+    blocks: options.blocks ?? 2,
   };
   if (!Number.isFinite(settings.rate) || settings.rate < 0) throw new Error(`--rate: expected operations per second ≥ 0 (0 = closed loop), got ${options.rate}`);
+  if (settings.method !== 'together' && settings.method !== 'alternating') throw new Error(`--method: expected together or alternating, got ${String(options.method)}`);
+  if (!Number.isInteger(settings.blocks) || settings.blocks < 1) throw new Error(`--blocks: expected a whole number ≥ 1, got ${options.blocks}`);
   const wanted = new Set(['a', ...(options.variants ?? MONITOR_VARIANTS.map((v) => v.id))]);
   const variants = MONITOR_VARIANTS.filter((v) => wanted.has(v.id));
   const unknown = [...wanted].filter((id) => !MONITOR_VARIANTS.some((v) => v.id === id));
@@ -197,18 +226,38 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     const pairList: [string, string][] = variants.filter((v) => v.id !== 'a').map((v) => ['a', v.id]);
     if (wanted.has('d') && wanted.has('e')) pairList.push(['d', 'e']);
     const loop = settings.rate > 0 ? `${settings.rate} ops/s each (open loop)` : `closed loop of ${settings.concurrency}`;
-    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, two fresh variant processes at a time on one CPU, ${loop}`);
+    const how =
+      settings.method === 'together'
+        ? 'two fresh variant processes at a time on one CPU, measured together'
+        : `two fresh variant processes on one CPU, measured one at a time in ${settings.blocks} ABBA blocks`;
+    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, ${how}, ${loop}`);
     const pairs: PairSample[] = [];
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const [baseline, variant] of pairList) {
         // Fresh processes for every sample: two processes of the same code differ by a few percent
         // (JIT decisions, heap layout), which the median over repetitions then averages out.
         const [x, y] = await Promise.all([start(baseline), start(variant)]);
-        // Warm both up together (JIT, heap, pool), then measure both together.
+        // Warm both up together (JIT, heap, pool), then measure.
         await Promise.all([runWindow(x, 0, settings.initialWarmupMS), runWindow(y, 0, settings.initialWarmupMS)]);
         const first = rep % 2 === 0 ? x : y;
         const second = first === x ? y : x;
-        const [firstRun, secondRun] = await Promise.all([runWindow(first, settings.warmupMS, settings.durationMS), runWindow(second, settings.warmupMS, settings.durationMS)]);
+        let firstRun: WindowResult;
+        let secondRun: WindowResult;
+        if (settings.method === 'together') {
+          [firstRun, secondRun] = await Promise.all([runWindow(first, settings.warmupMS, settings.durationMS), runWindow(second, settings.warmupMS, settings.durationMS)]);
+        } else {
+          const firstWindows: WindowResult[] = [];
+          const secondWindows: WindowResult[] = [];
+          for (let block = 0; block < settings.blocks; block++) {
+            // ABBA: each process is measured as often early as late within the block.
+            firstWindows.push(await runWindow(first, settings.warmupMS, settings.durationMS));
+            secondWindows.push(await runWindow(second, settings.warmupMS, settings.durationMS));
+            secondWindows.push(await runWindow(second, settings.warmupMS, settings.durationMS));
+            firstWindows.push(await runWindow(first, settings.warmupMS, settings.durationMS));
+          }
+          firstRun = addWindows(firstWindows);
+          secondRun = addWindows(secondWindows);
+        }
         await Promise.all([stop(x), stop(y)]);
         const baselineRun = first === x ? firstRun : secondRun;
         const variantRun = first === x ? secondRun : firstRun;
@@ -220,7 +269,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
           baselineRun,
           variantRun,
           cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
-          throughputRatio: round(variantRun.ops / baselineRun.ops, 4),
+          throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
         };
         pairs.push(sample);
         log(`  rep ${rep + 1} (${baseline}, ${variant}): CPU/op ${sample.cpuRatio.toFixed(3)}×, ops ${sample.throughputRatio.toFixed(3)}× (${baselineRun.cpuMicrosPerOp.toFixed(0)} vs ${variantRun.cpuMicrosPerOp.toFixed(0)} µs/op)`);
@@ -267,7 +316,9 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       date: new Date().toISOString(),
       workload: 'findOne({ _id })',
       method:
-        'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios; ' +
+        (settings.method === 'together'
+          ? 'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios; '
+          : `pairs of variant processes measured one at a time on one pinned CPU (${settings.blocks} ABBA blocks); medians of the paired ratios; `) +
         (closedLoop ? `closed loop of ${settings.concurrency} callers each` : `open loop at ${settings.rate} ops/s each`),
       settings,
       environment: { ...machine(), driver: driverVersion(), serverPinned: server?.pinned ?? false },
@@ -413,6 +464,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       concurrency: 32,
       pool: 20,
       rate: 0,
+      method: 'together',
+      blocks: 2,
       variants: MONITOR_VARIANTS.map((v) => v.id).join(','),
       out: '',
     });
@@ -424,6 +477,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       concurrency: flags.concurrency,
       poolSize: flags.pool,
       rate: flags.rate,
+      method: flags.method,
+      blocks: flags.blocks,
       variants: String(flags.variants).split(','),
       ...(flags.out ? { out: String(flags.out) } : {}),
     });

@@ -6,15 +6,18 @@ interface Channel {
   /** Replaced, never mutated, when a handler is added or removed: a dispatch in progress keeps its list. */
   handlers: readonly Handler[];
   dispatch: Handler;
+  /** What is registered with the driver: the only handler itself, or `dispatch` for two or more. */
+  registered: Handler | undefined;
 }
 
 /**
  * The one subscription of mongo-poolkit to a client's events. The in-flight tracker and every
- * PoolMonitor of a client share it: each driver event is heard by a single listener, which calls
- * the toolkit's handlers in turn. An EventEmitter with two or more listeners for an event copies its
- * listener array on every emit; on a pool event (four per operation) that is garbage the hot path
- * does not need. A channel's driver listener is removed with its last handler, so a client with
- * nothing subscribed carries no listener of ours.
+ * PoolMonitor of a client share it: each driver event is heard by a single listener. An
+ * EventEmitter with two or more listeners for an event copies its listener array on every emit; on
+ * a pool event (three or four per operation) that is garbage the hot path does not need. While an
+ * event has one handler, that handler itself is the driver listener (no dispatch in between); with
+ * more, one dispatch function calls them in turn. A channel's driver listener is removed with its
+ * last handler, so a client with nothing subscribed carries no listener of ours.
  */
 export class ClientEvents {
   readonly #client: MongoClient;
@@ -33,12 +36,13 @@ export class ClientEvents {
           const handlers = created.handlers;
           for (let i = 0; i < handlers.length; i++) handlers[i](payload);
         },
+        registered: undefined,
       };
       channel = created;
       this.#channels.set(event, channel);
-      this.#client.on(event as any, channel.dispatch);
     }
     channel.handlers = [...channel.handlers, handler];
+    this.#register(event, channel);
   }
 
   off(event: string, handler: Handler): void {
@@ -47,10 +51,19 @@ export class ClientEvents {
     const index = channel.handlers.indexOf(handler);
     if (index === -1) return;
     channel.handlers = channel.handlers.filter((_, i) => i !== index);
-    if (channel.handlers.length === 0) {
-      this.#client.off(event as any, channel.dispatch);
-      this.#channels.delete(event);
-    }
+    this.#register(event, channel);
+    if (channel.handlers.length === 0) this.#channels.delete(event);
+  }
+
+  /** Registers with the driver what the channel's handlers now need (nothing, the one handler, or dispatch). */
+  #register(event: string, channel: Channel): void {
+    const { handlers } = channel;
+    const wanted = handlers.length === 0 ? undefined : handlers.length === 1 ? handlers[0] : channel.dispatch;
+    if (wanted === channel.registered) return;
+    // Swapped synchronously: no event can arrive between the two calls.
+    if (channel.registered !== undefined) this.#client.off(event as any, channel.registered);
+    if (wanted !== undefined) this.#client.on(event as any, wanted);
+    channel.registered = wanted;
   }
 }
 

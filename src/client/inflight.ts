@@ -19,43 +19,72 @@ export class InflightTracker implements RetryCallWatcher {
   #checkedOut = 0;
   #checkOutFailed = 0;
   readonly #retryCalls = new Set<RetryCall>();
-  #idleWaiters: Array<() => void> = [];
+  /** Callers of whenIdle(); undefined while none waits, so the hot path tests one field. */
+  #idleWaiters: Array<() => void> | undefined = undefined;
   #shuttingDown = false;
   readonly #client: MongoClient;
   readonly #listeners: Array<[string, (...args: any[]) => void]>;
+  /** Whoever calls the four event methods instead of the tracker's own listeners (see {@link driveFrom}). */
+  #driver: object | undefined = undefined;
+  #detached = false;
 
   constructor(client: MongoClient) {
     this.#client = client;
-    const finished = () => {
-      this.#finished++;
-      this.#wakeIfIdle();
-    };
     this.#listeners = [
-      [
-        'connectionCheckOutStarted',
-        () => {
-          this.#started++;
-          noteCheckOut(this); // emitted synchronously from the operation's own async context
-        },
-      ],
-      [
-        'connectionCheckOutFailed',
-        () => {
-          this.#checkOutFailed++;
-          finished();
-        },
-      ],
-      ['connectionCheckedOut', () => this.#checkedOut++],
-      [
-        'connectionCheckedIn',
-        () => {
-          noteCheckIn(); // emitted synchronously by the operation that held the connection
-          finished();
-        },
-      ],
+      ['connectionCheckOutStarted', () => this.checkOutStarted()],
+      ['connectionCheckOutFailed', () => this.checkOutFailed()],
+      ['connectionCheckedOut', () => this.checkedOut()],
+      ['connectionCheckedIn', () => this.checkedIn()],
     ];
-    const hub = clientEvents(client);
-    for (const [event, fn] of this.#listeners) hub.on(event, fn);
+    this.#subscribe();
+  }
+
+  // The four per-operation pool events. Each is called synchronously from the driver's emit, in the
+  // operation's own async context (withRetry's attempt scope depends on that).
+
+  /** @internal `connectionCheckOutStarted`. */
+  checkOutStarted(): void {
+    this.#started++;
+    noteCheckOut(this);
+  }
+
+  /** @internal `connectionCheckOutFailed`. */
+  checkOutFailed(): void {
+    this.#checkOutFailed++;
+    this.#finished++;
+    if (this.#idleWaiters !== undefined) this.#wakeIfIdle();
+  }
+
+  /** @internal `connectionCheckedOut`. */
+  checkedOut(): void {
+    this.#checkedOut++;
+  }
+
+  /** @internal `connectionCheckedIn`. */
+  checkedIn(): void {
+    noteCheckIn();
+    this.#finished++;
+    if (this.#idleWaiters !== undefined) this.#wakeIfIdle();
+  }
+
+  /**
+   * @internal For PoolMonitor: `owner`'s own listeners of the four events will call the event
+   * methods above, so the tracker's listeners step aside and each pool event runs one handler, not
+   * two. Returns false (and changes nothing) if another owner already does. The owner must call
+   * {@link stopDriving} before it stops listening.
+   */
+  driveFrom(owner: object): boolean {
+    if (this.#driver !== undefined || this.#detached) return false;
+    this.#driver = owner;
+    this.#unsubscribe();
+    return true;
+  }
+
+  /** @internal The owner of {@link driveFrom} stops calling the event methods: the tracker listens again. */
+  stopDriving(owner: object): void {
+    if (this.#driver !== owner) return;
+    this.#driver = undefined;
+    if (!this.#detached) this.#subscribe();
   }
 
   /** Operations waiting for a connection or holding one right now (pool check-outs in progress). */
@@ -101,7 +130,7 @@ export class InflightTracker implements RetryCallWatcher {
   /** Resolves once no check-out is in progress and no linked withRetry call is running (immediately if so). */
   whenIdle(): Promise<void> {
     if (this.#idle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
   /** @internal (RetryCallWatcher) */
@@ -115,6 +144,17 @@ export class InflightTracker implements RetryCallWatcher {
   }
 
   detach(): void {
+    this.#detached = true;
+    if (this.#driver === undefined) this.#unsubscribe();
+    this.#driver = undefined;
+  }
+
+  #subscribe(): void {
+    const hub = clientEvents(this.#client);
+    for (const [event, fn] of this.#listeners) hub.on(event, fn);
+  }
+
+  #unsubscribe(): void {
     const hub = clientEvents(this.#client);
     for (const [event, fn] of this.#listeners) hub.off(event, fn);
   }
@@ -124,9 +164,9 @@ export class InflightTracker implements RetryCallWatcher {
   }
 
   #wakeIfIdle(): void {
-    if (this.#idleWaiters.length === 0 || !this.#idle()) return;
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
+    if (waiters === undefined || !this.#idle()) return;
+    this.#idleWaiters = undefined;
     for (const resolve of waiters) resolve();
   }
 }

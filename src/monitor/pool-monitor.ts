@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { MongoClient } from 'mongodb';
 import { PoolMonitorError } from '../errors.js';
 import { redactText } from '../util/redact.js';
-import { holdInflightTracker, releaseInflightTracker } from '../client/inflight.js';
+import { holdInflightTracker, releaseInflightTracker, type InflightTracker } from '../client/inflight.js';
 import { clientEvents } from '../client/client-events.js';
 import { resolveMonitorOptions, type PoolMonitorOptions, type ResolvedMonitorOptions } from './options.js';
 import { describeClient, driverPendingConnections, hasConnected, setMonitorCommands } from './driver-internals.js';
@@ -75,6 +75,8 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   #detached = false;
   #previousMonitorCommands: boolean | undefined;
   #sinks: SampleSink[] = [];
+  /** The client's in-flight tracker while this monitor's handlers do its counting (see constructor). */
+  #tracker: InflightTracker | undefined;
 
   /**
    * Starts monitoring `client`. Call before `connect()` and before the first operation:
@@ -105,8 +107,11 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
     this.#commands = options.commands ? new Map() : undefined;
     // Graceful shutdown and readiness work with monitored clients. The tracker is held, not owned:
     // detach() removes it only if nothing else (createClient, trackInflight, another monitor) keeps it.
-    holdInflightTracker(client);
+    // This monitor's handlers of the four per-operation events call the tracker's counting, so each
+    // of those events runs one handler, not two (unless another monitor already drives it).
+    const tracker = holdInflightTracker(client);
     this.#subscribe();
+    if (tracker.driveFrom(this)) this.#tracker = tracker;
     if (options.commands) this.#previousMonitorCommands = setMonitorCommands(client, true);
     if (options.leakThresholdMS !== undefined) {
       const period = Math.max(1, Math.min(options.leakThresholdMS / 2, MAX_SWEEP_MS));
@@ -130,6 +135,8 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
+    this.#tracker?.stopDriving(this);
+    this.#tracker = undefined;
     const hub = clientEvents(this.client);
     for (const [event, fn] of this.#listeners) hub.off(event, fn);
     this.#listeners.length = 0;
@@ -290,6 +297,7 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       if (state.needsReconcile) this.#afterEvent(state);
     });
     this.#on('connectionCheckOutStarted', (e) => {
+      this.#tracker?.checkOutStarted();
       const state = this.#state(e.address);
       state.checkOutStarted();
       if (stacksAtCheckout) state.pendingStacks!.push(performance.now(), captureStack());
@@ -299,6 +307,7 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       }
     });
     this.#on('connectionCheckedOut', (e) => {
+      this.#tracker?.checkedOut();
       const state = this.#state(e.address);
       const now = performance.now();
       const waited: number = e.durationMS ?? 0;
@@ -315,6 +324,7 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       if (state.needsReconcile) this.#afterEvent(state);
     });
     this.#on('connectionCheckOutFailed', (e) => {
+      this.#tracker?.checkOutFailed();
       const state = this.#state(e.address);
       const waited: number = e.durationMS ?? 0;
       state.checkOutFailed(e.reason);
@@ -341,6 +351,7 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
       if (state.needsReconcile) this.#afterEvent(state);
     });
     this.#on('connectionCheckedIn', (e) => {
+      this.#tracker?.checkedIn();
       const state = this.#state(e.address);
       const now = performance.now();
       const record = state.checkedIn(e.connectionId, now);
