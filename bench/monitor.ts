@@ -128,6 +128,11 @@ export interface MonitorBenchResult {
   variants: VariantResult[];
   /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
   commandsModeVsDriverFloor: { cpuRatio: number; throughputRatio: number; cpuRatioRange: [number, number] } | null;
+  /**
+   * Whether this run can judge a 3% goal: the control (a0) measured within {@link CONTROL_TOLERANCE}
+   * of (a) (null when the run had no control). When false, every goal is null (not judged).
+   */
+  controlResolves: boolean | null;
   goals: Record<string, boolean | null>;
   pairs: PairSample[];
   hotPath: HotPathResult;
@@ -185,6 +190,9 @@ function addWindows(windows: WindowResult[]): WindowResult {
   const cpuUS = windows.reduce((sum, w) => sum + w.cpuMicrosPerOp * w.ops, 0);
   return { ops, elapsedMS: round(elapsedMS, 1), opsPerSec: round((ops / elapsedMS) * 1000, 1), cpuMicrosPerOp: round(cpuUS / Math.max(1, ops), 3) };
 }
+
+/** A run judges the 3% goals only if its control (a0, the bare driver again) is this close to 1. */
+const CONTROL_TOLERANCE = 0.015;
 
 const spread = (values: number[]): [number, number] => [round(Math.min(...values), 3), round(Math.max(...values), 3)];
 
@@ -297,7 +305,9 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
         ? { cpuRatio: round(median(de.map((p) => p.cpuRatio)), 3), throughputRatio: round(median(de.map((p) => p.throughputRatio)), 3), cpuRatioRange: spread(de.map((p) => p.cpuRatio)) }
         : null;
     const byId = new Map(results.map((r) => [r.id, r]));
-    const goal = (ids: string[], test: () => boolean) => (ids.every((id) => byId.has(id)) ? test() : null);
+    const control = byId.get('a0');
+    const controlResolves = control === undefined ? null : Math.abs(control.cpuRatio - 1) <= CONTROL_TOLERANCE;
+    const goal = (ids: string[], test: () => boolean) => (controlResolves !== false && ids.every((id) => byId.has(id)) ? test() : null);
     // At a fixed rate both complete the same operations: throughput says nothing there.
     const closedLoop = settings.rate === 0;
     const goals = {
@@ -305,7 +315,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       'b: throughput ≥ 0.98× (a)': closedLoop ? goal(['b'], () => byId.get('b')!.throughputRatio >= 0.98) : null,
       'c: CPU/op ≤ 1.03× (a)': goal(['c'], () => byId.get('c')!.cpuRatio <= 1.03),
       'c: throughput ≥ 0.98× (a)': closedLoop ? goal(['c'], () => byId.get('c')!.throughputRatio >= 0.98) : null,
-      'e: CPU/op ≤ 1.03× (d)': commandsModeVsDriverFloor ? commandsModeVsDriverFloor.cpuRatio <= 1.03 : null,
+      'e: CPU/op ≤ 1.03× (d)': commandsModeVsDriverFloor && controlResolves !== false ? commandsModeVsDriverFloor.cpuRatio <= 1.03 : null,
       'b, c, e: each cheaper than (f)': goal(['b', 'c', 'e', 'f'], () => ['b', 'c', 'e'].every((id) => byId.get(id)!.cpuRatio < byId.get('f')!.cpuRatio)),
     };
 
@@ -324,6 +334,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       environment: { ...machine(), driver: driverVersion(), serverPinned: server?.pinned ?? false },
       variants: results,
       commandsModeVsDriverFloor,
+      controlResolves,
       goals,
       pairs,
       hotPath,
@@ -366,7 +377,12 @@ export function formatTable(result: MonitorBenchResult): string {
       ]),
     ),
     ...(ed ? [`(e) vs (d): CPU/op ${ed.cpuRatio.toFixed(3)}× (range ${ed.cpuRatioRange[0].toFixed(3)}–${ed.cpuRatioRange[1].toFixed(3)}), throughput ${ed.throughputRatio.toFixed(3)}×`] : []),
-    `goals: ${Object.entries(result.goals).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join('; ')}`,
+    ...(result.controlResolves === false
+      ? [`goals: not judged, the control (a0) measured ${result.variants.find((v) => v.id === 'a0')!.cpuRatio.toFixed(3)}× (this run does not resolve a 3% difference)`]
+      : []),
+    ...(Object.values(result.goals).some((v) => v !== null)
+      ? [`goals: ${Object.entries(result.goals).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join('; ')}`]
+      : []),
     hot,
   ];
   return lines.join('\n');
