@@ -65,6 +65,10 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   readonly #listeners: Array<[string, (event: any) => void]> = [];
   #lastAddress = '';
   #lastState: ServerPoolState | undefined;
+  /** The statistics #commandDone used last, and for which command name and server (commands mode). */
+  #lastCommandName: string | undefined;
+  #lastCommandAddress: string | undefined;
+  #lastCommandStats: CommandStats | undefined;
   /** The state of the client's only server, while it has one (see #state). */
   #onlyState: ServerPoolState | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -385,15 +389,24 @@ export class PoolMonitor extends EventEmitter<PoolMonitorEvents> {
   #commandDone(e: any, failure: unknown): void {
     const name: string = e.commandName;
     const address: string = e.address;
-    let byServer = this.#commands!.get(name);
-    if (byServer === undefined) {
-      byServer = new Map();
-      this.#commands!.set(name, byServer);
-    }
-    let stats = byServer.get(address);
-    if (stats === undefined) {
-      stats = { count: 0, failed: 0, duration: new LatencyRecorder(this.#options.histogram) };
-      byServer.set(address, stats);
+    let stats: CommandStats | undefined;
+    if (name === this.#lastCommandName && address === this.#lastCommandAddress) {
+      // Most operations repeat the last command on the same server: skip both lookups.
+      stats = this.#lastCommandStats!;
+    } else {
+      let byServer = this.#commands!.get(name);
+      if (byServer === undefined) {
+        byServer = new Map();
+        this.#commands!.set(name, byServer);
+      }
+      stats = byServer.get(address);
+      if (stats === undefined) {
+        stats = { count: 0, failed: 0, duration: new LatencyRecorder(this.#options.histogram) };
+        byServer.set(address, stats);
+      }
+      this.#lastCommandName = name;
+      this.#lastCommandAddress = address;
+      this.#lastCommandStats = stats;
     }
     stats.count++;
     if (failure !== undefined) stats.failed++;

@@ -353,3 +353,50 @@ test('several pools (a replica set): every event counts on its own server, as a 
     await rs.stop();
   }
 });
+
+test('commands mode on a replica set: each command name counts on its own server, failures included', async () => {
+  const rs = await startReplicaSet({ nodes: 3 });
+  const client = new MongoClient(rs.uri, { maxPoolSize: 4, serverSelectionTimeoutMS: 5000 });
+  const monitor = PoolMonitor.attach(client, { name: 'rs-commands', commands: true });
+  // The oracle: the driver's own command events per name and address.
+  const done = new Map<string, number>();
+  const failed = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  client.on('commandSucceeded', (e) => add(done, `${e.commandName} ${e.address}`));
+  client.on('commandFailed', (e) => {
+    add(done, `${e.commandName} ${e.address}`);
+    add(failed, `${e.commandName} ${e.address}`);
+  });
+  try {
+    const items = client.db('app').collection('c');
+    // Interleaved names and servers, so consecutive commands differ in name, in server, or both.
+    await Promise.all([
+      ...Array.from({ length: 40 }, (_, i) => client.db('app').command({ ping: 1 }, { readPreference: i % 2 === 0 ? 'primary' : 'secondary' })),
+      ...Array.from({ length: 20 }, (_, i) => items.insertOne({ i })),
+      ...Array.from({ length: 20 }, () => items.findOne({}, { readPreference: 'secondary' })),
+      ...Array.from({ length: 10 }, () => client.db('app').command({ noSuchCommand: 1 }).catch(() => 'failed')),
+    ]);
+    const stats = monitor.commandStats()!;
+    const seen = new Set<string>();
+    for (const [name, byServer] of stats) {
+      for (const [server, s] of byServer) {
+        const key = `${name} ${server}`;
+        seen.add(key);
+        assert.equal(s.count, done.get(key) ?? 0, key);
+        assert.equal(s.failed, failed.get(key) ?? 0, key);
+        assert.equal(s.duration.count, s.count, key);
+      }
+    }
+    assert.deepEqual([...seen].sort(), [...done.keys()].sort(), 'the same (name, server) pairs as the driver');
+    const snap = monitor.snapshot();
+    assert.equal(snap.commands!.insert.count, 20);
+    assert.equal(snap.commands!.noSuchCommand.failed, 10);
+    assert.ok(stats.get('ping')!.size >= 2, 'ping ran on the primary and on a secondary');
+    const findServers = [...stats.get('find')!.keys()];
+    assert.ok(findServers.every((server) => server !== rs.members[0].core.address), `find ran on secondaries: ${findServers}`);
+  } finally {
+    await client.close();
+    monitor.detach();
+    await rs.stop();
+  }
+});
