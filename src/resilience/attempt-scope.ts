@@ -22,12 +22,27 @@ export interface RetryCallWatcher {
   retryCallEnded(call: RetryCall): void;
 }
 
+/**
+ * `withRetry` calls that have not ended, in the whole process. While there are none, no attempt
+ * scope can matter, and the pool listeners skip the AsyncLocalStorage lookup on every event.
+ */
+let callsInProgress = 0;
+
+/** @internal withRetry calls in progress in this process (tests). */
+export function retryCallsInProgress(): number {
+  return callsInProgress;
+}
+
 /** One `withRetry(...)` call, from its first attempt until it returns or throws. */
 export class RetryCall {
   /** True while the call waits in backoff: no attempt is running. */
   betweenAttempts = false;
   #ended = false;
   readonly #watchers = new Set<RetryCallWatcher>();
+
+  constructor() {
+    callsInProgress++;
+  }
 
   /** Links the call to a tracker (once). Ignored after the call ended (work it left running). */
   watchedBy(watcher: RetryCallWatcher): void {
@@ -39,6 +54,7 @@ export class RetryCall {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    callsInProgress--;
     const watchers = [...this.#watchers];
     this.#watchers.clear();
     for (const watcher of watchers) watcher.retryCallEnded(this);
@@ -69,10 +85,12 @@ export function currentAttempt(): AttemptUsage | undefined {
 
 /** From a tracker's `connectionCheckOutStarted` listener: links the running calls (nested ones too) to it. */
 export function noteCheckOut(watcher: RetryCallWatcher): void {
+  if (callsInProgress === 0) return;
   for (let usage = storage.getStore(); usage; usage = usage.parent) usage.call.watchedBy(watcher);
 }
 
 /** From a tracker's `connectionCheckedIn` listener. */
 export function noteCheckIn(): void {
+  if (callsInProgress === 0) return;
   for (let usage = storage.getStore(); usage; usage = usage.parent) usage.checkIns++;
 }

@@ -364,3 +364,30 @@ describe('RetryError never shows a password', () => {
     assert.equal(error.cause, original, 'the cause is the original error, untouched (it is the caller\'s own)');
   });
 });
+
+describe('withRetry calls in progress (the pool listeners skip the attempt lookup while there are none)', () => {
+  it('counts a call while it runs and not after it returns, throws, gives up or is aborted', async () => {
+    const { retryCallsInProgress } = await import('../../src/resilience/attempt-scope.js');
+    const before = retryCallsInProgress();
+    let during = -1;
+    await withRetry(async () => {
+      during = retryCallsInProgress();
+      return 1;
+    });
+    assert.equal(during, before + 1);
+    assert.equal(retryCallsInProgress(), before, 'after a success');
+    const notRetryable = Object.assign(new Error('no'), { code: 11000 });
+    await assert.rejects(withRetry(async () => Promise.reject(notRetryable), { budget: null }), RetryError);
+    assert.equal(retryCallsInProgress(), before, 'after giving up');
+    const controller = new AbortController();
+    const aborted = withRetry(
+      async () => {
+        controller.abort();
+        throw Object.assign(new Error('flaky'), { code: 91 });
+      },
+      { idempotent: true, baseDelayMS: 50, signal: controller.signal, budget: null },
+    );
+    await assert.rejects(aborted, RetryError);
+    assert.equal(retryCallsInProgress(), before, 'after an abort');
+  });
+});
