@@ -282,8 +282,8 @@ async function pairedRounds(
     rounds: roundCount,
     sizes: measured.map((maxPoolSize) => {
       const rounds = byRound.map((round) => round.get(maxPoolSize)!);
-      const throughputShare = median(byRound.map((round) => round.get(maxPoolSize)!.throughput / round.get(sizes.bestThroughput)!.throughput));
-      const p99Ratio = median(byRound.map((round) => round.get(maxPoolSize)!.p99MS / round.get(sizes.bestP99)!.p99MS));
+      const throughputShare = median(rounds.map((run, i) => run.throughput / byRound[i].get(sizes.bestThroughput)!.throughput));
+      const p99Ratio = median(rounds.map((run, i) => run.p99MS / byRound[i].get(sizes.bestP99)!.p99MS));
       const adequate = throughputShare >= DEFAULT_CRITERIA.throughputShare - 1e-9 && p99Ratio <= DEFAULT_CRITERIA.p99Factor + 1e-9;
       const within = sizes.smallestAdequate !== null && maxPoolSize <= GOAL_FACTOR * sizes.smallestAdequate + 1e-9;
       return { maxPoolSize, throughputShare, p99Ratio, adequate, meetsGoal: adequate && within, rounds };

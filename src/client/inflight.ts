@@ -52,7 +52,7 @@ export class InflightTracker implements RetryCallWatcher {
   checkOutFailed(): void {
     this.#checkOutFailed++;
     this.#finished++;
-    if (this.#idleWaiters !== undefined) this.#wakeIfIdle();
+    this.#wakeIfIdle();
   }
 
   /** @internal `connectionCheckedOut`. */
@@ -64,7 +64,7 @@ export class InflightTracker implements RetryCallWatcher {
   checkedIn(): void {
     noteCheckIn();
     this.#finished++;
-    if (this.#idleWaiters !== undefined) this.#wakeIfIdle();
+    this.#wakeIfIdle();
   }
 
   /**
