@@ -12,23 +12,29 @@
  *   (f) + @christiangalsterer/mongodb-driver-prometheus-exporter (monitorCommands on; scraped every second)
  *
  * Method. This machine is a VM whose speed drifts by 2× within seconds (steal time), so runs one
- * after the other cannot resolve a 3% difference. Each variant lives in its own long-lived process
- * (bench/support/monitor-load.ts); a measurement starts two of them, fresh, and runs them *at the
- * same time*, pinned to the same CPU (the server has the other), so both see the same machine for
- * the same seconds. A control pair, (a) against (a0), the same code in two processes, shows what
- * the method resolves (two processes of one program differ by a few percent: JIT, heap). The
- * ratio of their CPU per operation (process.cpuUsage) and of their completed operations (they
- * share one core, so the cheaper one completes more) is one sample; pairs are (a, x) for every x
- * and (d, e), repeated `reps` times with the order of start alternated, and the median is reported.
+ * after the other cannot resolve a 3% difference: every sample pairs the variant with its baseline
+ * on the same pinned CPU (the server has the other), and a control pair, (a) against (a0), the same
+ * code twice, shows what the run resolves. Pairs are (a, x) for every x and (d, e), repeated `reps`
+ * times with the order alternated; the medians of the paired ratios of CPU per operation
+ * (process.cpuUsage) and of throughput are reported. Three ways to pair (`--method`):
  *
- * `--method alternating` measures the two processes of a pair one at a time instead: windows of
- * A alone, B alone, B alone, A alone, ... (ABBA blocks, so a linear drift of the machine's speed
- * cancels), each process alone on the pinned CPU while the other waits idle. Competing for one core
- * amplifies a small per-operation cost two to three times (the x1/x3/x10 calibration variants show
- * by how much); measured alone, each process's CPU per operation is what a user's process would see.
+ * - `interleaved` (default): both clients of a pair in ONE fresh process (bench/support/monitor-load.ts),
+ *   measured in turn in short slices (`--slice-ms`, default 250) A B B A, `--blocks` times
+ *   (default 20), the process's CPU time over each slice charged to the client that ran it. One
+ *   process means one heap, one JIT and one set of caches for both, and slices a quarter of a second
+ *   apart see the same machine. This is the monitor's cost as a user's process sees it. The
+ *   calibration variants (x1/x3/x10, a known busy loop per operation) read close to their true share
+ *   of the bare client's CPU, and (d) and (f) read what the issue measured before any of our code.
+ * - `together`: two fresh processes, one per variant, run at the same time on the one CPU. This
+ *   cancels drift best, but two processes switching on one core evict each other's data from the CPU
+ *   caches every few milliseconds, which amplifies a cost two to five times: most for code that
+ *   touches memory (a monitor's state), less for a busy loop. Kept to compare with earlier runs.
+ * - `alternating`: two fresh processes measured one at a time, ABBA windows of `--duration-ms`:
+ *   each process alone, as a user's would be, but a process's CPU per operation alone moves by
+ *   ±20% from one process to the next, too much to resolve a few percent.
  *
  * Run: `npm run bench -- monitor [--duration-ms N] [--warmup-ms N] [--initial-warmup-ms N] [--reps N]
- * [--concurrency N] [--pool N] [--rate OPS_PER_S] [--method together|alternating] [--blocks N]
+ * [--concurrency N] [--pool N] [--rate OPS_PER_S] [--method together|alternating|interleaved] [--blocks N] [--slice-ms N]
  * [--variants a,b,c] [--out FILE]`, or import
  * `run(options)`. Writes bench/results/monitor.json (or FILE) and prints a table. `--rate` runs
  * each process at a fixed rate instead of a closed loop (see MonitorBenchOptions.rate).
@@ -64,12 +70,15 @@ export interface MonitorBenchOptions {
    */
   rate?: number;
   /**
-   * `together` (default): the two processes of a pair run at the same time on one CPU.
-   * `alternating`: they run one at a time in ABBA order (see the file comment).
+   * `interleaved` (default): both clients of a pair in one process, measured in turn in short ABBA slices.
+   * `together`: one process per variant, the two of a pair at the same time on one CPU.
+   * `alternating`: one process per variant, the two of a pair one at a time in ABBA order (see the file comment).
    */
   method?: MonitorBenchMethod;
-  /** ABBA blocks per pair sample with `method: 'alternating'` (default 2: four windows per process). */
+  /** ABBA blocks per pair sample (`alternating`: default 2, four windows per process; `interleaved`: default 20). */
   blocks?: number;
+  /** `interleaved`: each slice's length (default 250 ms). */
+  sliceMS?: number;
   /** Subset of a–f (default all; (a) is always included as the baseline). */
   variants?: string[];
   /** Use this server instead of starting one in a child process. */
@@ -80,7 +89,7 @@ export interface MonitorBenchOptions {
   progress?: boolean;
 }
 
-export type MonitorBenchMethod = 'together' | 'alternating';
+export type MonitorBenchMethod = 'together' | 'alternating' | 'interleaved';
 
 /** One measured window of one variant process. */
 export interface WindowResult {
@@ -123,7 +132,7 @@ export interface MonitorBenchResult {
   date: string;
   workload: string;
   method: string;
-  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize' | 'rate' | 'method' | 'blocks'>>;
+  settings: Required<Pick<MonitorBenchOptions, 'durationMS' | 'warmupMS' | 'initialWarmupMS' | 'repetitions' | 'concurrency' | 'poolSize' | 'rate' | 'method' | 'blocks' | 'sliceMS'>>;
   environment: Record<string, unknown>;
   variants: VariantResult[];
   /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
@@ -167,13 +176,34 @@ async function startVariant(id: string, uri: string, settings: { concurrency: nu
   return { id, child };
 }
 
-function runWindow(p: VariantProcess, warmupMS: number, durationMS: number): Promise<WindowResult> {
-  return request<{ ops: number; elapsedMS: number; cpuUS: number }>(p.child, { type: 'run', warmupMS, durationMS }, 'result').then((r) => ({
+interface RawTotals {
+  ops: number;
+  elapsedMS: number;
+  cpuUS: number;
+}
+
+function windowFrom(r: RawTotals): WindowResult {
+  return {
     ops: r.ops,
     elapsedMS: round(r.elapsedMS, 1),
     opsPerSec: round((r.ops / r.elapsedMS) * 1000, 1),
     cpuMicrosPerOp: round(r.cpuUS / Math.max(1, r.ops), 3),
-  }));
+  };
+}
+
+function describeMethod(settings: { method: MonitorBenchMethod; blocks: number; sliceMS: number }): string {
+  switch (settings.method) {
+    case 'together':
+      return 'pairs of fresh variant processes on one pinned CPU, measured at the same time';
+    case 'alternating':
+      return `pairs of fresh variant processes on one pinned CPU, measured one at a time in ${settings.blocks} ABBA blocks`;
+    case 'interleaved':
+      return `pairs of clients in one fresh process on one pinned CPU, measured in turn in ${settings.blocks} ABBA blocks of ${settings.sliceMS} ms slices`;
+  }
+}
+
+function runWindow(p: VariantProcess, warmupMS: number, durationMS: number): Promise<WindowResult> {
+  return request<RawTotals>(p.child, { type: 'run', warmupMS, durationMS }, 'result').then(windowFrom);
 }
 
 async function stopVariant(p: VariantProcess): Promise<void> {
@@ -205,11 +235,15 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     concurrency: options.concurrency ?? 32,
     poolSize: options.poolSize ?? 20,
     rate: options.rate ?? 0,
-    method: options.method ?? 'together',
-    blocks: options.blocks ?? 2,
+    method: options.method ?? 'interleaved',
+    blocks: options.blocks ?? ((options.method ?? 'interleaved') === 'interleaved' ? 20 : 2),
+    sliceMS: options.sliceMS ?? 250,
   };
   if (!Number.isFinite(settings.rate) || settings.rate < 0) throw new Error(`--rate: expected operations per second ≥ 0 (0 = closed loop), got ${options.rate}`);
-  if (settings.method !== 'together' && settings.method !== 'alternating') throw new Error(`--method: expected together or alternating, got ${String(options.method)}`);
+  if (!['together', 'alternating', 'interleaved'].includes(settings.method)) {
+    throw new Error(`--method: expected together, alternating or interleaved, got ${String(options.method)}`);
+  }
+  if (!Number.isFinite(settings.sliceMS) || settings.sliceMS < 10) throw new Error(`--slice-ms: expected a time ≥ 10 ms, got ${options.sliceMS}`);
   if (!Number.isInteger(settings.blocks) || settings.blocks < 1) throw new Error(`--blocks: expected a whole number ≥ 1, got ${options.blocks}`);
   const wanted = new Set(['a', ...(options.variants ?? MONITOR_VARIANTS.map((v) => v.id))]);
   const variants = MONITOR_VARIANTS.filter((v) => wanted.has(v.id));
@@ -229,19 +263,57 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     live.delete(p);
     await stopVariant(p);
   };
+  const logSample = (p: PairSample) =>
+    log(`  rep ${p.rep + 1} (${p.baseline}, ${p.variant}): CPU/op ${p.cpuRatio.toFixed(3)}×, ops ${p.throughputRatio.toFixed(3)}× (${p.baselineRun.cpuMicrosPerOp.toFixed(0)} vs ${p.variantRun.cpuMicrosPerOp.toFixed(0)} µs/op)`);
+  /** `interleaved`: one fresh process holding both clients, measured in turn (bench/support/monitor-load.ts). */
+  const interleavedSample = async (rep: number, baseline: string, variant: string): Promise<PairSample> => {
+    const child = forkSupport('monitor-load.ts');
+    const p: VariantProcess = { id: `${baseline}+${variant}`, child };
+    live.add(p);
+    try {
+      if (child.pid !== undefined) pinProcess(child.pid, LOAD_CPU);
+      // Alternate which client is set up (and connects) first.
+      const order: [string, string] = rep % 2 === 0 ? [baseline, variant] : [variant, baseline];
+      await request(child, { type: 'startPair', uri, variants: order, concurrency: settings.concurrency, poolSize: settings.poolSize, rate: settings.rate }, 'ready');
+      const r = await request<{ baseline: RawTotals; variant: RawTotals }>(
+        child,
+        { type: 'interleave', warmupMS: settings.initialWarmupMS, sliceMS: settings.sliceMS, blocks: settings.blocks },
+        'interleaved',
+      );
+      const [first, second] = [windowFrom(r.baseline), windowFrom(r.variant)];
+      const baselineRun = order[0] === baseline ? first : second;
+      const variantRun = order[0] === baseline ? second : first;
+      return {
+        rep,
+        baseline,
+        variant,
+        startedFirst: order[0],
+        baselineRun,
+        variantRun,
+        cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
+        throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
+      };
+    } finally {
+      await stop(p);
+    }
+  };
   try {
     await prepare(uri);
     const pairList: [string, string][] = variants.filter((v) => v.id !== 'a').map((v) => ['a', v.id]);
     if (wanted.has('d') && wanted.has('e')) pairList.push(['d', 'e']);
     const loop = settings.rate > 0 ? `${settings.rate} ops/s each (open loop)` : `closed loop of ${settings.concurrency}`;
-    const how =
-      settings.method === 'together'
-        ? 'two fresh variant processes at a time on one CPU, measured together'
-        : `two fresh variant processes on one CPU, measured one at a time in ${settings.blocks} ABBA blocks`;
-    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${settings.durationMS} ms, ${how}, ${loop}`);
+    const how = describeMethod(settings);
+    const each = settings.method === 'interleaved' ? `${settings.blocks * 2 * settings.sliceMS} ms per client` : `${settings.durationMS} ms`;
+    log(`monitor bench: ${pairList.length} pairs × ${settings.repetitions} reps × ${each}, ${how}, ${loop}`);
     const pairs: PairSample[] = [];
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const [baseline, variant] of pairList) {
+        if (settings.method === 'interleaved') {
+          const sample = await interleavedSample(rep, baseline, variant);
+          pairs.push(sample);
+          logSample(sample);
+          continue;
+        }
         // Fresh processes for every sample: two processes of the same code differ by a few percent
         // (JIT decisions, heap layout), which the median over repetitions then averages out.
         const [x, y] = await Promise.all([start(baseline), start(variant)]);
@@ -280,7 +352,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
           throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
         };
         pairs.push(sample);
-        log(`  rep ${rep + 1} (${baseline}, ${variant}): CPU/op ${sample.cpuRatio.toFixed(3)}×, ops ${sample.throughputRatio.toFixed(3)}× (${baselineRun.cpuMicrosPerOp.toFixed(0)} vs ${variantRun.cpuMicrosPerOp.toFixed(0)} µs/op)`);
+        logSample(sample);
       }
     }
 
@@ -326,9 +398,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
       date: new Date().toISOString(),
       workload: 'findOne({ _id })',
       method:
-        (settings.method === 'together'
-          ? 'pairs of variant processes measured at the same time on one pinned CPU; medians of the paired ratios; '
-          : `pairs of variant processes measured one at a time on one pinned CPU (${settings.blocks} ABBA blocks); medians of the paired ratios; `) +
+        `${describeMethod(settings)}; medians of the paired ratios; ` +
         (closedLoop ? `closed loop of ${settings.concurrency} callers each` : `open loop at ${settings.rate} ops/s each`),
       settings,
       environment: { ...machine(), driver: driverVersion(), serverPinned: server?.pinned ?? false },
@@ -480,8 +550,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       concurrency: 32,
       pool: 20,
       rate: 0,
-      method: 'together',
-      blocks: 2,
+      method: 'interleaved',
+      blocks: 0,
+      'slice-ms': 250,
       variants: MONITOR_VARIANTS.map((v) => v.id).join(','),
       out: '',
     });
@@ -494,7 +565,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       poolSize: flags.pool,
       rate: flags.rate,
       method: flags.method,
-      blocks: flags.blocks,
+      ...(flags.blocks ? { blocks: flags.blocks } : {}),
+      sliceMS: flags['slice-ms'],
       variants: String(flags.variants).split(','),
       ...(flags.out ? { out: String(flags.out) } : {}),
     });

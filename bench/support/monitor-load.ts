@@ -3,6 +3,8 @@
 // benchmark, running `findOne({ _id })` from N closed-loop callers (or at a fixed rate) each
 // time the parent asks.
 // Reports completed operations and this process's CPU time (process.cpuUsage) for the window.
+// With `startPair` (the benchmark's `--method interleaved`) the process holds two clients, the
+// baseline's and the variant's, and measures them in turn in short slices (`interleave`).
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { monitorMongoDBDriver } from '@christiangalsterer/mongodb-driver-prometheus-exporter';
@@ -149,6 +151,23 @@ interface Run {
   warmupMS: number;
   durationMS: number;
 }
+/** `--method interleaved`: two clients in this one process, the baseline's and the variant's. */
+interface StartPair extends Omit<Start, 'type' | 'variant'> {
+  type: 'startPair';
+  variants: [string, string];
+}
+/** Warm both clients up, then measure them in turn: slices A B B A, `blocks` times. */
+interface Interleave {
+  type: 'interleave';
+  warmupMS: number;
+  sliceMS: number;
+  blocks: number;
+}
+interface Totals {
+  ops: number;
+  elapsedMS: number;
+  cpuUS: number;
+}
 
 /** `concurrency` closed-loop callers until the deadline; returns completed operations. */
 async function load(client: MongoClient, concurrency: number, durationMS: number, counter: { next: number }): Promise<number> {
@@ -209,37 +228,112 @@ function loadAtRate(client: MongoClient, rate: number, maxInFlight: number, dura
   });
 }
 
-let client: MongoClient | undefined;
+/** A client set up as its variant says, connected, with its scrape (Prometheus variants) if any. */
+interface Loaded {
+  client: MongoClient;
+  scrape: (() => Promise<unknown>) | undefined;
+}
+
+async function startClient(uri: string, id: string, poolSize: number): Promise<Loaded> {
+  const variant = MONITOR_VARIANTS.find((v) => v.id === id);
+  if (!variant) throw new Error(`unknown variant ${id}`);
+  const client = new MongoClient(uri, { maxPoolSize: poolSize, monitorCommands: variant.monitorCommands });
+  const { scrape } = variant.setup(client); // before connect, as the monitor requires
+  await client.connect();
+  return { client, scrape };
+}
+
+let single: Loaded | undefined;
+let pair: [Loaded, Loaded] | undefined;
 let scraper: NodeJS.Timeout | undefined;
-let settings: Start | undefined;
+let settings: Omit<Start, 'type' | 'variant'> | undefined;
 const counter = { next: 0 };
 
-process.on('message', (message: Start | Run | { type: 'stop' }) => {
+const work = (client: MongoClient, ms: number) => {
+  const { concurrency, rate } = settings!;
+  return rate > 0 ? loadAtRate(client, rate, concurrency, ms, counter) : load(client, concurrency, ms, counter);
+};
+
+/**
+ * One measured stretch of `loaded` alone: its operations and this process's CPU time meanwhile.
+ * A client's Prometheus registry is scraped once per second of the client's own active time,
+ * inside its own slices, so the other client is never charged for it.
+ */
+async function measureSlice(loaded: Loaded, active: { ms: number; nextScrapeMS: number }, sliceMS: number): Promise<Totals> {
+  let timer: NodeJS.Timeout | undefined;
+  const due = active.nextScrapeMS - active.ms;
+  if (loaded.scrape && due < sliceMS) {
+    timer = setTimeout(() => {
+      active.nextScrapeMS += 1000;
+      void loaded.scrape!();
+    }, Math.max(0, due));
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const ops = await work(loaded.client, sliceMS);
+  const elapsedMS = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  if (timer) clearTimeout(timer);
+  active.ms += elapsedMS;
+  return { ops, elapsedMS, cpuUS: cpu.user + cpu.system };
+}
+
+async function interleave(message: Interleave): Promise<{ baseline: Totals; variant: Totals }> {
+  const [a, b] = pair!;
+  const active = [
+    { ms: 0, nextScrapeMS: 1000 },
+    { ms: 0, nextScrapeMS: 1000 },
+  ];
+  // Warm-up in the same alternation, so both clients' code is compiled for the other's presence too.
+  for (let warmed = 0; warmed < message.warmupMS; warmed += 2 * message.sliceMS) {
+    await measureSlice(a, active[0], message.sliceMS);
+    await measureSlice(b, active[1], message.sliceMS);
+  }
+  const totals: [Totals, Totals] = [
+    { ops: 0, elapsedMS: 0, cpuUS: 0 },
+    { ops: 0, elapsedMS: 0, cpuUS: 0 },
+  ];
+  for (let block = 0; block < message.blocks; block++) {
+    // A B B A: a drift of the machine's speed within a block weighs on both alike.
+    for (const which of [0, 1, 1, 0]) {
+      const slice = await measureSlice(pair![which], active[which], message.sliceMS);
+      totals[which].ops += slice.ops;
+      totals[which].elapsedMS += slice.elapsedMS;
+      totals[which].cpuUS += slice.cpuUS;
+    }
+  }
+  return { baseline: totals[0], variant: totals[1] };
+}
+
+process.on('message', (message: Start | Run | StartPair | Interleave | { type: 'stop' }) => {
   void (async () => {
     if (message.type === 'start') {
       settings = message;
-      const variant = MONITOR_VARIANTS.find((v) => v.id === message.variant);
-      if (!variant) throw new Error(`unknown variant ${message.variant}`);
-      client = new MongoClient(message.uri, { maxPoolSize: message.poolSize, monitorCommands: variant.monitorCommands });
-      const { scrape } = variant.setup(client); // before connect, as the monitor requires
-      await client.connect();
+      single = await startClient(message.uri, message.variant, message.poolSize);
       // Prometheus is scraped every second, as a real server would be.
+      const { scrape } = single;
       if (scrape) scraper = setInterval(() => void scrape(), 1000);
       process.send?.({ type: 'ready' });
+    } else if (message.type === 'startPair') {
+      settings = message;
+      pair = [await startClient(message.uri, message.variants[0], message.poolSize), await startClient(message.uri, message.variants[1], message.poolSize)];
+      process.send?.({ type: 'ready' });
     } else if (message.type === 'run') {
-      if (!client || !settings) throw new Error('run before start');
-      const { concurrency, rate } = settings;
-      const work = (ms: number) => (rate > 0 ? loadAtRate(client!, rate, concurrency, ms, counter) : load(client!, concurrency, ms, counter));
-      await work(message.warmupMS);
+      if (!single || !settings) throw new Error('run before start');
+      await work(single.client, message.warmupMS);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const ops = await work(message.durationMS);
+      const ops = await work(single.client, message.durationMS);
       const elapsedMS = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       process.send?.({ type: 'result', ops, elapsedMS, cpuUS: cpu.user + cpu.system });
+    } else if (message.type === 'interleave') {
+      if (!pair || !settings) throw new Error('interleave before startPair');
+      process.send?.({ type: 'interleaved', ...(await interleave(message)) });
     } else if (message.type === 'stop') {
       if (scraper) clearInterval(scraper);
-      await client?.close();
+      await single?.client.close();
+      if (pair) await Promise.all(pair.map((loaded) => loaded.client.close()));
       process.disconnect();
     }
   })().catch((error: unknown) => {
