@@ -169,9 +169,15 @@ interface VariantProcess {
   child: ChildProcess;
 }
 
-async function startVariant(id: string, uri: string, settings: { concurrency: number; poolSize: number; rate: number }): Promise<VariantProcess> {
+/** A fresh bench/support/monitor-load.ts process on the load generators' CPU. */
+function forkLoadProcess(): ChildProcess {
   const child = forkSupport('monitor-load.ts');
   if (child.pid !== undefined) pinProcess(child.pid, LOAD_CPU);
+  return child;
+}
+
+async function startVariant(id: string, uri: string, settings: { concurrency: number; poolSize: number; rate: number }): Promise<VariantProcess> {
+  const child = forkLoadProcess();
   await request(child, { type: 'start', uri, variant: id, concurrency: settings.concurrency, poolSize: settings.poolSize, rate: settings.rate }, 'ready');
   return { id, child };
 }
@@ -200,6 +206,20 @@ function describeMethod(settings: { method: MonitorBenchMethod; blocks: number; 
     case 'interleaved':
       return `pairs of clients in one fresh process on one pinned CPU, measured in turn in ${settings.blocks} ABBA blocks of ${settings.sliceMS} ms slices`;
   }
+}
+
+/** One paired sample: `variantRun` against `baselineRun`. */
+function pairSample(rep: number, baseline: string, variant: string, startedFirst: string, baselineRun: WindowResult, variantRun: WindowResult): PairSample {
+  return {
+    rep,
+    baseline,
+    variant,
+    startedFirst,
+    baselineRun,
+    variantRun,
+    cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
+    throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
+  };
 }
 
 function runWindow(p: VariantProcess, warmupMS: number, durationMS: number): Promise<WindowResult> {
@@ -267,32 +287,20 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
     log(`  rep ${p.rep + 1} (${p.baseline}, ${p.variant}): CPU/op ${p.cpuRatio.toFixed(3)}×, ops ${p.throughputRatio.toFixed(3)}× (${p.baselineRun.cpuMicrosPerOp.toFixed(0)} vs ${p.variantRun.cpuMicrosPerOp.toFixed(0)} µs/op)`);
   /** `interleaved`: one fresh process holding both clients, measured in turn (bench/support/monitor-load.ts). */
   const interleavedSample = async (rep: number, baseline: string, variant: string): Promise<PairSample> => {
-    const child = forkSupport('monitor-load.ts');
+    const child = forkLoadProcess();
     const p: VariantProcess = { id: `${baseline}+${variant}`, child };
     live.add(p);
     try {
-      if (child.pid !== undefined) pinProcess(child.pid, LOAD_CPU);
       // Alternate which client is set up (and connects) first.
       const order: [string, string] = rep % 2 === 0 ? [baseline, variant] : [variant, baseline];
       await request(child, { type: 'startPair', uri, variants: order, concurrency: settings.concurrency, poolSize: settings.poolSize, rate: settings.rate }, 'ready');
-      const r = await request<{ baseline: RawTotals; variant: RawTotals }>(
+      const { totals } = await request<{ totals: [RawTotals, RawTotals] }>(
         child,
         { type: 'interleave', warmupMS: settings.initialWarmupMS, sliceMS: settings.sliceMS, blocks: settings.blocks },
         'interleaved',
       );
-      const [first, second] = [windowFrom(r.baseline), windowFrom(r.variant)];
-      const baselineRun = order[0] === baseline ? first : second;
-      const variantRun = order[0] === baseline ? second : first;
-      return {
-        rep,
-        baseline,
-        variant,
-        startedFirst: order[0],
-        baselineRun,
-        variantRun,
-        cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
-        throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
-      };
+      const [first, second] = totals.map(windowFrom);
+      return order[0] === baseline ? pairSample(rep, baseline, variant, baseline, first, second) : pairSample(rep, baseline, variant, variant, second, first);
     } finally {
       await stop(p);
     }
@@ -341,16 +349,7 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
         await Promise.all([stop(x), stop(y)]);
         const baselineRun = first === x ? firstRun : secondRun;
         const variantRun = first === x ? secondRun : firstRun;
-        const sample: PairSample = {
-          rep,
-          baseline,
-          variant,
-          startedFirst: first.id,
-          baselineRun,
-          variantRun,
-          cpuRatio: round(variantRun.cpuMicrosPerOp / baselineRun.cpuMicrosPerOp, 4),
-          throughputRatio: round(variantRun.opsPerSec / baselineRun.opsPerSec, 4),
-        };
+        const sample = pairSample(rep, baseline, variant, first.id, baselineRun, variantRun);
         pairs.push(sample);
         logSample(sample);
       }

@@ -151,7 +151,7 @@ interface Run {
   warmupMS: number;
   durationMS: number;
 }
-/** `--method interleaved`: two clients in this one process, the baseline's and the variant's. */
+/** `--method interleaved`: two clients in this one process (the baseline's and the variant's, in either order). */
 interface StartPair extends Omit<Start, 'type' | 'variant'> {
   type: 'startPair';
   variants: [string, string];
@@ -254,6 +254,16 @@ const work = (client: MongoClient, ms: number) => {
   return rate > 0 ? loadAtRate(client, rate, concurrency, ms, counter) : load(client, concurrency, ms, counter);
 };
 
+/** `ms` of load on `client`: its completed operations, the time taken and this process's CPU time meanwhile. */
+async function measure(client: MongoClient, ms: number): Promise<Totals> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const ops = await work(client, ms);
+  const elapsedMS = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { ops, elapsedMS, cpuUS: cpu.user + cpu.system };
+}
+
 /**
  * One measured stretch of `loaded` alone: its operations and this process's CPU time meanwhile.
  * A client's Prometheus registry is scraped once per second of the client's own active time,
@@ -268,26 +278,21 @@ async function measureSlice(loaded: Loaded, active: { ms: number; nextScrapeMS: 
       void loaded.scrape!();
     }, Math.max(0, due));
   }
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const ops = await work(loaded.client, sliceMS);
-  const elapsedMS = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+  const slice = await measure(loaded.client, sliceMS);
   if (timer) clearTimeout(timer);
-  active.ms += elapsedMS;
-  return { ops, elapsedMS, cpuUS: cpu.user + cpu.system };
+  active.ms += slice.elapsedMS;
+  return slice;
 }
 
-async function interleave(message: Interleave): Promise<{ baseline: Totals; variant: Totals }> {
-  const [a, b] = pair!;
+/** Totals of the two clients, in the order of `startPair`'s `variants`. */
+async function interleave(clients: [Loaded, Loaded], message: Interleave): Promise<[Totals, Totals]> {
   const active = [
     { ms: 0, nextScrapeMS: 1000 },
     { ms: 0, nextScrapeMS: 1000 },
   ];
   // Warm-up in the same alternation, so both clients' code is compiled for the other's presence too.
   for (let warmed = 0; warmed < message.warmupMS; warmed += 2 * message.sliceMS) {
-    await measureSlice(a, active[0], message.sliceMS);
-    await measureSlice(b, active[1], message.sliceMS);
+    for (const which of [0, 1]) await measureSlice(clients[which], active[which], message.sliceMS);
   }
   const totals: [Totals, Totals] = [
     { ops: 0, elapsedMS: 0, cpuUS: 0 },
@@ -296,13 +301,13 @@ async function interleave(message: Interleave): Promise<{ baseline: Totals; vari
   for (let block = 0; block < message.blocks; block++) {
     // A B B A: a drift of the machine's speed within a block weighs on both alike.
     for (const which of [0, 1, 1, 0]) {
-      const slice = await measureSlice(pair![which], active[which], message.sliceMS);
+      const slice = await measureSlice(clients[which], active[which], message.sliceMS);
       totals[which].ops += slice.ops;
       totals[which].elapsedMS += slice.elapsedMS;
       totals[which].cpuUS += slice.cpuUS;
     }
   }
-  return { baseline: totals[0], variant: totals[1] };
+  return totals;
 }
 
 process.on('message', (message: Start | Run | StartPair | Interleave | { type: 'stop' }) => {
@@ -321,15 +326,10 @@ process.on('message', (message: Start | Run | StartPair | Interleave | { type: '
     } else if (message.type === 'run') {
       if (!single || !settings) throw new Error('run before start');
       await work(single.client, message.warmupMS);
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const ops = await work(single.client, message.durationMS);
-      const elapsedMS = performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
-      process.send?.({ type: 'result', ops, elapsedMS, cpuUS: cpu.user + cpu.system });
+      process.send?.({ type: 'result', ...(await measure(single.client, message.durationMS)) });
     } else if (message.type === 'interleave') {
       if (!pair || !settings) throw new Error('interleave before startPair');
-      process.send?.({ type: 'interleaved', ...(await interleave(message)) });
+      process.send?.({ type: 'interleaved', totals: await interleave(pair, message) });
     } else if (message.type === 'stop') {
       if (scraper) clearInterval(scraper);
       await single?.client.close();
