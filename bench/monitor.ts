@@ -47,7 +47,7 @@ import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { MongoClient } from 'mongodb';
 import { PoolMonitor } from '../src/monitor/index.js';
-import { forkSupport, LOAD_CPU, machine, median, parseFlags, pinProcess, request, startBenchServer, table, writeResults } from './support/harness.js';
+import { forkSupport, LOAD_CPU, machine, median, medianInterval, parseFlags, pinProcess, request, startBenchServer, table, writeResults } from './support/harness.js';
 import { MONITOR_BENCH_DOCS, MONITOR_VARIANTS } from './support/monitor-load.js';
 
 
@@ -125,6 +125,9 @@ export interface VariantResult {
   cpuRatio: number;
   /** Spread of the paired CPU ratios (min, max), to judge the median. */
   cpuRatioRange: [number, number];
+  /** 95% confidence intervals of the two medians (distribution-free, see medianInterval). */
+  cpuRatioCI95: [number, number];
+  throughputRatioCI95: [number, number];
 }
 
 export interface MonitorBenchResult {
@@ -136,7 +139,7 @@ export interface MonitorBenchResult {
   environment: Record<string, unknown>;
   variants: VariantResult[];
   /** (e) against (d), measured at the same time: the goal is ≤ 1.03× CPU. */
-  commandsModeVsDriverFloor: { cpuRatio: number; throughputRatio: number; cpuRatioRange: [number, number] } | null;
+  commandsModeVsDriverFloor: { cpuRatio: number; throughputRatio: number; cpuRatioRange: [number, number]; cpuRatioCI95: [number, number] } | null;
   /**
    * Whether this run can judge a 3% goal: the control (a0) measured within {@link CONTROL_TOLERANCE}
    * of (a) (null when the run had no control). When false, every goal is null (not judged).
@@ -245,6 +248,10 @@ function addWindows(windows: WindowResult[]): WindowResult {
 const CONTROL_TOLERANCE = 0.015;
 
 const spread = (values: number[]): [number, number] => [round(Math.min(...values), 3), round(Math.max(...values), 3)];
+const interval = (values: number[]): [number, number] => {
+  const [low, high] = medianInterval(values);
+  return [round(low, 3), round(high, 3)];
+};
 
 export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBenchResult> {
   const settings = {
@@ -368,12 +375,19 @@ export async function run(options: MonitorBenchOptions = {}): Promise<MonitorBen
         throughputRatio: v.id === 'a' ? 1 : round(median(own.map((p) => p.throughputRatio)), 3),
         cpuRatio: v.id === 'a' ? 1 : round(median(own.map((p) => p.cpuRatio)), 3),
         cpuRatioRange: v.id === 'a' ? [1, 1] : spread(own.map((p) => p.cpuRatio)),
+        cpuRatioCI95: v.id === 'a' ? [1, 1] : interval(own.map((p) => p.cpuRatio)),
+        throughputRatioCI95: v.id === 'a' ? [1, 1] : interval(own.map((p) => p.throughputRatio)),
       };
     });
     const de = samplesOf('d', 'e');
     const commandsModeVsDriverFloor =
       de.length > 0
-        ? { cpuRatio: round(median(de.map((p) => p.cpuRatio)), 3), throughputRatio: round(median(de.map((p) => p.throughputRatio)), 3), cpuRatioRange: spread(de.map((p) => p.cpuRatio)) }
+        ? {
+            cpuRatio: round(median(de.map((p) => p.cpuRatio)), 3),
+            throughputRatio: round(median(de.map((p) => p.throughputRatio)), 3),
+            cpuRatioRange: spread(de.map((p) => p.cpuRatio)),
+            cpuRatioCI95: interval(de.map((p) => p.cpuRatio)),
+          }
         : null;
     const byId = new Map(results.map((r) => [r.id, r]));
     const control = byId.get('a0');
@@ -435,17 +449,19 @@ export function formatTable(result: MonitorBenchResult): string {
   const ed = result.commandsModeVsDriverFloor;
   const lines = [
     table(
-      ['variant', 'ops/s', 'CPU µs/op', 'throughput vs (a)', 'CPU/op vs (a)', 'CPU/op range'],
+      ['variant', 'ops/s', 'CPU µs/op', 'throughput vs (a)', '95% CI', 'CPU/op vs (a)', '95% CI', 'CPU/op range'],
       result.variants.map((v) => [
         `(${v.id}) ${v.label}`,
         v.opsPerSec,
         v.cpuMicrosPerOp.toFixed(1),
         `${v.throughputRatio.toFixed(3)}×`,
+        v.id === 'a' ? '' : `${v.throughputRatioCI95[0].toFixed(3)}–${v.throughputRatioCI95[1].toFixed(3)}`,
         `${v.cpuRatio.toFixed(3)}×`,
+        v.id === 'a' ? '' : `${v.cpuRatioCI95[0].toFixed(3)}–${v.cpuRatioCI95[1].toFixed(3)}`,
         v.id === 'a' ? '' : `${v.cpuRatioRange[0].toFixed(3)}–${v.cpuRatioRange[1].toFixed(3)}`,
       ]),
     ),
-    ...(ed ? [`(e) vs (d): CPU/op ${ed.cpuRatio.toFixed(3)}× (range ${ed.cpuRatioRange[0].toFixed(3)}–${ed.cpuRatioRange[1].toFixed(3)}), throughput ${ed.throughputRatio.toFixed(3)}×`] : []),
+    ...(ed ? [`(e) vs (d): CPU/op ${ed.cpuRatio.toFixed(3)}× (95% CI ${ed.cpuRatioCI95[0].toFixed(3)}–${ed.cpuRatioCI95[1].toFixed(3)}, range ${ed.cpuRatioRange[0].toFixed(3)}–${ed.cpuRatioRange[1].toFixed(3)}), throughput ${ed.throughputRatio.toFixed(3)}×`] : []),
     ...(result.controlResolves === false
       ? [`goals: not judged, the control (a0) measured ${result.variants.find((v) => v.id === 'a0')!.cpuRatio.toFixed(3)}× (this run does not resolve a 3% difference)`]
       : []),

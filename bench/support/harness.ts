@@ -134,3 +134,26 @@ export function median(values: number[]): number {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/**
+ * A distribution-free confidence interval for the median: the order statistics x(k) and
+ * x(n + 1 − k), with k the largest rank such that P(Binomial(n, ½) < k) ≤ (1 − confidence) / 2.
+ * No assumption about the shape of the samples (a VM stall makes them skewed); with too few
+ * samples for the confidence asked (n < 6 for 95%) it is the whole range [min, max].
+ */
+export function medianInterval(values: number[], confidence = 0.95): [number, number] {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return [Number.NaN, Number.NaN];
+  const tail = (1 - confidence) / 2;
+  let k = 0;
+  let probability = 2 ** -n; // P(B = 0)
+  let cumulative = 0;
+  for (let j = 0; j < n; j++) {
+    cumulative += probability;
+    if (cumulative > tail) break;
+    k = j + 1;
+    probability *= (n - j) / (j + 1);
+  }
+  return k === 0 ? [s[0], s[n - 1]] : [s[k - 1], s[n - k]];
+}
