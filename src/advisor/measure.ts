@@ -24,6 +24,13 @@ export interface WorkloadMeasurement {
   holdTimeSpread: number;
   /** How long operations waited for a connection, ms. */
   waitTimeMS: LatencySummary;
+  /**
+   * The server's own mean time per read or write during the run, ms (serverStatus `opLatencies`:
+   * from the command's arrival to its reply, queueing for the server's capacity included).
+   * Undefined when the server does not report it or the user may not run serverStatus. On a
+   * shared server it covers every client's operations.
+   */
+  serverTimeMS?: number;
   /** Successful operations per second and their end-to-end latency (ms). */
   throughput: number;
   latencyMS: { mean: number; p50: number; p99: number; max: number };
@@ -72,6 +79,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
     const hold = new LatencyRecorder();
     const wait = new LatencyRecorder();
     const checkedOutBefore = totalCheckedOut(monitor.snapshot().servers);
+    const serverBefore = await readOpLatencies(client);
     const removeSink = monitor.addSampleSink({
       pool(kind, _server, ms) {
         if (kind === 'useTime') hold.recordMS(ms);
@@ -81,6 +89,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
     });
     const result = await generate(options.load, operation, options.durationMS, options.signal, (p) => options.onProgress?.(p, 'run'));
     removeSink();
+    const serverAfter = serverBefore && (await readOpLatencies(client));
     const checkouts = totalCheckedOut(monitor.snapshot().servers) - checkedOutBefore;
     if (result.ops === result.errors) {
       const why = result.errorSamples.length ? `: ${result.errorSamples.join('; ')}` : ' (no operation completed)';
@@ -95,6 +104,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
       holdTimeMS,
       holdTimeSpread: holdTimeMS.p50 > 0 ? holdTimeMS.p99 / holdTimeMS.p50 : 1,
       waitTimeMS: wait.summary(),
+      ...serverTime(serverBefore, serverAfter),
       throughput: result.throughput,
       latencyMS: { mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
       ops: result.ops,
@@ -120,6 +130,38 @@ export async function warmUp(options: Omit<MeasureOptions, 'durationMS' | 'warmu
   } finally {
     await client.close();
   }
+}
+
+interface OpLatencyTotals {
+  ops: number;
+  latencyMicros: number;
+}
+
+/** Reads and writes the server has run and their summed time, from serverStatus `opLatencies` (undefined if unavailable). */
+export async function readOpLatencies(client: MongoClient): Promise<OpLatencyTotals | undefined> {
+  try {
+    const status = await client.db('admin').command({ serverStatus: 1, opLatencies: 1 });
+    const sections = [status?.opLatencies?.reads, status?.opLatencies?.writes];
+    let ops = 0;
+    let latencyMicros = 0;
+    for (const section of sections) {
+      const n = Number(section?.ops);
+      const micros = Number(section?.latency);
+      if (!Number.isFinite(n) || !Number.isFinite(micros)) return undefined;
+      ops += n;
+      latencyMicros += micros;
+    }
+    return { ops, latencyMicros };
+  } catch {
+    return undefined; // no serverStatus privilege (clusterMonitor), or a server without it
+  }
+}
+
+function serverTime(before: OpLatencyTotals | undefined, after: OpLatencyTotals | undefined): { serverTimeMS?: number } {
+  if (before === undefined || after === undefined) return {};
+  const ops = after.ops - before.ops;
+  const micros = after.latencyMicros - before.latencyMicros;
+  return ops > 0 && micros >= 0 ? { serverTimeMS: micros / ops / 1000 } : {};
 }
 
 function totalCreated(servers: Record<string, ServerPoolSnapshot>): number {

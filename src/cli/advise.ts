@@ -135,6 +135,9 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       ['arrival rate', `${Math.round(m.arrivalRate)} check-outs/s`],
       ['connection hold time', `mean ${ms(m.holdTimeMS.mean)} ms, p50 ${ms(m.holdTimeMS.p50)}, p95 ${ms(m.holdTimeMS.p95)}, p99 ${ms(m.holdTimeMS.p99)}, max ${ms(m.holdTimeMS.max)} (p99/p50 ${m.holdTimeSpread.toFixed(1)})`],
       ['operations', `${Math.round(m.throughput)} ops/s, latency p50 ${ms(m.latencyMS.p50)} ms, p99 ${ms(m.latencyMS.p99)} ms${m.errors ? `, ${m.errors} failed` : ''}`],
+      ...(m.serverTimeMS !== undefined
+        ? ([['server time', `${ms(m.serverTimeMS)} ms per read/write in the server (serverStatus opLatencies, queueing included); the other ${ms(Math.max(0, m.holdTimeMS.mean - m.serverTimeMS))} ms of the hold time are the round trip`]] as [string, string][])
+        : []),
       ['server capacity', capacityText(r.capacity)],
     ]),
   );

@@ -61,6 +61,12 @@ export class ServerCore {
     connections: { totalCreated: 0, rejected: 0 },
     opcounters: { insert: 0, query: 0, update: 0, delete: 0, getmore: 0, command: 0 },
     network: { bytesIn: 0, bytesOut: 0, numRequests: 0 },
+    /** serverStatus.opLatencies: commands run and their summed time (arrival to reply), by mongod's classes. */
+    opLatencies: {
+      reads: { ops: 0, latencyMicros: 0 },
+      writes: { ops: 0, latencyMicros: 0 },
+      commands: { ops: 0, latencyMicros: 0 },
+    },
   };
   /** host:port clients dialled (set once listening). */
   address = '';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Double, type Document } from 'bson';
 import type { ServerCore } from './core.js';
 import type { CommandRegistry } from './commands/registry.js';
@@ -54,6 +55,7 @@ export async function runCommand(server: ServerCore, registry: CommandRegistry, 
   };
   connection.lastCommand = commandName;
   connection.inflight++;
+  const startedAt = performance.now();
   try {
     return await pipeline(ctx, spec, registry);
   } catch (err) {
@@ -68,7 +70,27 @@ export async function runCommand(server: ServerCore, registry: CommandRegistry, 
     return errorReply(err);
   } finally {
     connection.inflight--;
+    countLatency(server, latencyKind(commandName, spec), performance.now() - startedAt);
   }
+}
+
+/** mongod's read commands (Command::ReadWriteType::kRead): their time counts in opLatencies.reads. */
+const READ_COMMANDS = new Set(['find', 'getMore', 'aggregate', 'count', 'distinct']);
+
+/** The serverStatus.opLatencies section a command's time counts in, as mongod classifies it. */
+function latencyKind(commandName: string, spec: CommandSpec): 'reads' | 'writes' | 'commands' {
+  if (READ_COMMANDS.has(commandName)) return 'reads';
+  return spec.write ? 'writes' : 'commands';
+}
+
+/**
+ * Time from the command's arrival to its reply, queueing behind the load model's capacity
+ * included (as mongod's include waiting for an execution ticket), in whole microseconds.
+ */
+function countLatency(server: ServerCore, kind: 'reads' | 'writes' | 'commands', ms: number): void {
+  const section = server.stats.opLatencies[kind];
+  section.ops++;
+  section.latencyMicros += Math.round(ms * 1000);
 }
 
 function pipeline(ctx: CommandContext, spec: CommandSpec, registry: CommandRegistry): Promise<Document> {

@@ -33,6 +33,9 @@ test('measureWorkload: arrival rate and hold time come from the pool monitor; a 
   assert.ok(roomy.holdTimeMS.mean >= 5, `hold ${roomy.holdTimeMS.mean} ms covers the 5 ms service time`);
   assert.ok(roomy.holdTimeMS.mean <= roomy.latencyMS.mean + 0.5, 'a connection is held for part of the operation');
   assert.ok(roomy.holdTimeSpread >= 1);
+  // The server's own time per read (serverStatus opLatencies): the service time, within the hold time.
+  assert.ok(roomy.serverTimeMS !== undefined && roomy.serverTimeMS >= 5, `server time ${roomy.serverTimeMS} ms`);
+  assert.ok(roomy.serverTimeMS <= roomy.holdTimeMS.mean, `server time ${roomy.serverTimeMS} ms within the hold time ${roomy.holdTimeMS.mean} ms`);
   assert.ok(roomy.waitTimeMS.p50 <= 1, `4 callers on 4 connections hardly wait (p50 ${roomy.waitTimeMS.p50} ms)`);
 
   const tight = await measureWorkload({ ...common, poolSize: 1 });

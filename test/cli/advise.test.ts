@@ -25,6 +25,8 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   assert.ok(r.measurement.arrivalRate > 100, `λ = ${r.measurement.arrivalRate}`);
   // 16 callers on a 4-wide server: connections are held through the server's queue too.
   assert.ok(r.measurement.holdTimeMS.mean > SERVICE_MS * 2, `hold ${r.measurement.holdTimeMS.mean} ms`);
+  // Of which the server's own time (serverStatus opLatencies, its queue included) is most.
+  assert.ok(r.measurement.serverTimeMS >= SERVICE_MS && r.measurement.serverTimeMS <= r.measurement.holdTimeMS.mean, `server time ${r.measurement.serverTimeMS} ms`);
 
   // Capacity from the knee: N* = X_max × R_min, and R_min is at least the service time.
   const knee = r.capacity.knee;

@@ -241,3 +241,30 @@ test('hello announces the configured maxMessageSizeBytes, the limit the server e
     await server.stop();
   }
 });
+
+test('serverStatus.opLatencies: time from arrival to reply per class, queueing for the capacity included', async () => {
+  const server = await startServer({ latencyMS: 20, maxConcurrentOps: 1 });
+  const client = new MongoClient(server.uri, { maxPoolSize: 4 });
+  const status = async () => (await client.db('admin').command({ serverStatus: 1 })).opLatencies;
+  try {
+    const items = client.db('app').collection('items');
+    await items.insertOne({ _id: 1 } as Document);
+    const before = await status();
+    // Four finds at once on a one-slot server: they run one after another, so together they
+    // spend at least 20 + 40 + 60 + 80 ms in the server (queueing included).
+    await Promise.all(Array.from({ length: 4 }, () => items.findOne({ _id: 1 } as Document)));
+    await items.insertOne({ _id: 2 } as Document);
+    const after = await status();
+    const delta = (section: 'reads' | 'writes' | 'commands', field: 'ops' | 'latency') => Number(after[section][field]) - Number(before[section][field]);
+    assert.equal(delta('reads', 'ops'), 4);
+    assert.ok(delta('reads', 'latency') >= 195_000, `reads spent ${delta('reads', 'latency')} µs`);
+    assert.equal(delta('writes', 'ops'), 1);
+    assert.ok(delta('writes', 'latency') >= 19_000, `the insert spent ${delta('writes', 'latency')} µs`);
+    // The first serverStatus at least (the driver's monitoring hellos may add more).
+    assert.ok(delta('commands', 'ops') >= 1);
+    assert.deepEqual(Object.keys(after).sort(), ['commands', 'reads', 'transactions', 'writes']);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+});

@@ -8,6 +8,10 @@ import { replicaMemberOf } from '../topology/state.js';
 
 /** Server-wide administrative and diagnostic commands (what drivers, mongosh and PyMongo send). */
 
+function latencySection(section: { ops: number; latencyMicros: number }): Document {
+  return { latency: Long.fromNumber(section.latencyMicros), ops: Long.fromNumber(section.ops) };
+}
+
 function serverStatus(ctx: CommandContext): Document {
   const { server } = ctx;
   const now = Date.now();
@@ -32,6 +36,13 @@ function serverStatus(ctx: CommandContext): Document {
       threaded: current,
     },
     opcounters: { ...server.stats.opcounters },
+    // mongod's shape: summed latency in microseconds and the operations it covers, per class.
+    opLatencies: {
+      reads: latencySection(server.stats.opLatencies.reads),
+      writes: latencySection(server.stats.opLatencies.writes),
+      commands: latencySection(server.stats.opLatencies.commands),
+      transactions: { latency: Long.fromNumber(0), ops: Long.fromNumber(0) },
+    },
     network: {
       bytesIn: Long.fromNumber(server.stats.network.bytesIn),
       bytesOut: Long.fromNumber(server.stats.network.bytesOut),
@@ -174,7 +185,7 @@ export const commands: CommandTable = {
   ping: { handler: () => ({ ok: 1 }), noAuth: true, help: 'a no-op to test whether the server is responding' },
   buildInfo: { handler: buildInfo, noAuth: true, help: 'server version and build details' },
   buildinfo: { handler: buildInfo, noAuth: true, help: 'alias of buildInfo' },
-  serverStatus: { handler: serverStatus, help: 'connections, opcounters, memory and uptime' },
+  serverStatus: { handler: serverStatus, help: 'connections, opcounters, opLatencies, memory and uptime' },
   hostInfo: { handler: hostInfo, help: 'host system information' },
   getParameter: { handler: getParameter, help: 'server parameters (featureCompatibilityVersion...)' },
   getCmdLineOpts: { handler: getCmdLineOpts, help: 'command line the server was started with' },
