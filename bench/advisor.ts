@@ -210,7 +210,13 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
       judged,
       advisor: {
         elapsedMS: Math.round(advice.elapsedMS),
-        measurement: { arrivalRate: advice.measurement.arrivalRate, holdTimeMS: advice.measurement.holdTimeMS, throughput: advice.measurement.throughput },
+        measurement: {
+          arrivalRate: advice.measurement.arrivalRate,
+          holdTimeMS: advice.measurement.holdTimeMS,
+          throughput: advice.measurement.throughput,
+          serverTimeMS: advice.measurement.serverTimeMS,
+          eventLoopDelayMS: advice.measurement.eventLoopDelayMS,
+        },
         capacity: advice.capacity,
         recommendation: { maxPoolSize: advice.recommendation.maxPoolSize, minPoolSize: advice.recommendation.minPoolSize, waitQueueTimeoutMS: advice.recommendation.waitQueueTimeoutMS, limitedBy: advice.recommendation.limitedBy },
         advice: advice.advice,

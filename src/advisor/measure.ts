@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { PoolMonitor } from '../monitor/pool-monitor.js';
 import { LatencyRecorder, type LatencySummary } from '../monitor/latency.js';
@@ -31,6 +32,12 @@ export interface WorkloadMeasurement {
    * shared server it covers every client's operations.
    */
   serverTimeMS?: number;
+  /**
+   * How late this process's event loop ran during the run, ms (perf_hooks.monitorEventLoopDelay
+   * sampling every 1 ms, less that interval): a stall (garbage collection, other work) delays every operation in flight, so
+   * a p99 difference smaller than the stalls is noise of the client, not an effect of the pool.
+   */
+  eventLoopDelayMS: { p50: number; p99: number; max: number };
   /** Successful operations per second and their end-to-end latency (ms). */
   throughput: number;
   latencyMS: { mean: number; p50: number; p99: number; max: number };
@@ -80,6 +87,8 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
     const wait = new LatencyRecorder();
     const checkedOutBefore = totalCheckedOut(monitor.snapshot().servers);
     const serverBefore = await readOpLatencies(client);
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+    loopDelay.enable();
     const removeSink = monitor.addSampleSink({
       pool(kind, _server, ms) {
         if (kind === 'useTime') hold.recordMS(ms);
@@ -89,6 +98,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
     });
     const result = await generate(options.load, operation, options.durationMS, options.signal, (p) => options.onProgress?.(p, 'run'));
     removeSink();
+    loopDelay.disable();
     const serverAfter = serverBefore && (await readOpLatencies(client));
     const checkouts = totalCheckedOut(monitor.snapshot().servers) - checkedOutBefore;
     if (result.ops === result.errors) {
@@ -105,6 +115,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
       holdTimeSpread: holdTimeMS.p50 > 0 ? holdTimeMS.p99 / holdTimeMS.p50 : 1,
       waitTimeMS: wait.summary(),
       ...serverTime(serverBefore, serverAfter),
+      eventLoopDelayMS: { p50: lateMS(loopDelay.percentile(50)), p99: lateMS(loopDelay.percentile(99)), max: lateMS(loopDelay.max) },
       throughput: result.throughput,
       latencyMS: { mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
       ops: result.ops,
@@ -130,6 +141,15 @@ export async function warmUp(options: Omit<MeasureOptions, 'durationMS' | 'warmu
   } finally {
     await client.close();
   }
+}
+
+/** The sampling interval of the event-loop delay histogram, ms. */
+const LOOP_DELAY_RESOLUTION_MS = 1;
+
+/** How late a loop-delay sample was, ms to the microsecond: its interval less the sampling interval (0 when none). */
+function lateMS(nanos: number): number {
+  if (!Number.isFinite(nanos) || nanos <= 0) return 0;
+  return Math.max(0, Math.round(nanos / 1000) / 1000 - LOOP_DELAY_RESOLUTION_MS);
 }
 
 interface OpLatencyTotals {

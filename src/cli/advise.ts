@@ -138,6 +138,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
       ...(m.serverTimeMS !== undefined
         ? ([['server time', `${ms(m.serverTimeMS)} ms per read/write in the server (serverStatus opLatencies, queueing included); the other ${ms(Math.max(0, m.holdTimeMS.mean - m.serverTimeMS))} ms of the hold time are the round trip`]] as [string, string][])
         : []),
+      ['client stalls', `event loop late by p99 ${ms(m.eventLoopDelayMS.p99)} ms, at most ${ms(m.eventLoopDelayMS.max)} ms (every operation in flight waits that long too)`],
       ['server capacity', capacityText(r.capacity)],
     ]),
   );

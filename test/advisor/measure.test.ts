@@ -38,6 +38,35 @@ test('measureWorkload: arrival rate and hold time come from the pool monitor; a 
   assert.ok(roomy.serverTimeMS <= roomy.holdTimeMS.mean, `server time ${roomy.serverTimeMS} ms within the hold time ${roomy.holdTimeMS.mean} ms`);
   assert.ok(roomy.waitTimeMS.p50 <= 1, `4 callers on 4 connections hardly wait (p50 ${roomy.waitTimeMS.p50} ms)`);
 
+  assert.ok(roomy.eventLoopDelayMS.max >= roomy.eventLoopDelayMS.p99 && roomy.eventLoopDelayMS.p99 >= roomy.eventLoopDelayMS.p50);
+
+  // An operation that blocks the event loop for 60 ms once is seen as a client stall of about that long.
+  // No warm-up: the first operation starts the measured run.
+  let blocked = false;
+  let runStarted: number | undefined;
+  const stalling = await measureWorkload({
+    ...common,
+    warmupMS: 0,
+    poolSize: 4,
+    workload: {
+      ...workload,
+      bind(collection) {
+        const operation = workload.bind(collection);
+        return async (i) => {
+          runStarted ??= performance.now();
+          await operation(i);
+          if (!blocked && performance.now() - runStarted > 100) {
+            blocked = true;
+            const until = performance.now() + 60;
+            while (performance.now() < until); // deliberately block the event loop
+          }
+        };
+      },
+    },
+  });
+  assert.ok(blocked, 'the stall happened during the run');
+  assert.ok(stalling.eventLoopDelayMS.max >= 50, `longest stall seen ${stalling.eventLoopDelayMS.max} ms`);
+
   const tight = await measureWorkload({ ...common, poolSize: 1 });
   // 4 callers share 1 connection: each waits for about three others' hold times.
   assert.ok(tight.waitTimeMS.mean >= 2 * tight.holdTimeMS.mean, `wait ${tight.waitTimeMS.mean} vs hold ${tight.holdTimeMS.mean}`);
