@@ -251,15 +251,16 @@ test('serverStatus.opLatencies: time from arrival to reply per class, queueing f
     await items.insertOne({ _id: 1 } as Document);
     const before = await status();
     // Four finds at once on a one-slot server: they run one after another, so together they
-    // spend at least 20 + 40 + 60 + 80 ms in the server (queueing included).
+    // spend about 20 + 40 + 60 + 80 = 200 ms in the server (queueing included); a timer may fire
+    // up to a millisecond early, hence 180. Without the queueing it would be about 80.
     await Promise.all(Array.from({ length: 4 }, () => items.findOne({ _id: 1 } as Document)));
     await items.insertOne({ _id: 2 } as Document);
     const after = await status();
     const delta = (section: 'reads' | 'writes' | 'commands', field: 'ops' | 'latency') => Number(after[section][field]) - Number(before[section][field]);
     assert.equal(delta('reads', 'ops'), 4);
-    assert.ok(delta('reads', 'latency') >= 195_000, `reads spent ${delta('reads', 'latency')} µs`);
+    assert.ok(delta('reads', 'latency') >= 180_000, `reads spent ${delta('reads', 'latency')} µs`);
     assert.equal(delta('writes', 'ops'), 1);
-    assert.ok(delta('writes', 'latency') >= 19_000, `the insert spent ${delta('writes', 'latency')} µs`);
+    assert.ok(delta('writes', 'latency') >= 17_000, `the insert spent ${delta('writes', 'latency')} µs`);
     // The first serverStatus at least (the driver's monitoring hellos may add more).
     assert.ok(delta('commands', 'ops') >= 1);
     assert.deepEqual(Object.keys(after).sort(), ['commands', 'reads', 'transactions', 'writes']);
