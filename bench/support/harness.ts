@@ -138,8 +138,9 @@ export function median(values: number[]): number {
 /**
  * A distribution-free confidence interval for the median: the order statistics x(k) and
  * x(n + 1 − k), with k the largest rank such that P(Binomial(n, ½) < k) ≤ (1 − confidence) / 2.
- * No assumption about the shape of the samples (a VM stall makes them skewed); with too few
- * samples for the confidence asked (n < 6 for 95%) it is the whole range [min, max].
+ * No assumption about the shape of the samples (a VM stall makes them skewed). With few samples
+ * it is the whole range [min, max] (for 95%: up to 8 samples, whose range covers the median with
+ * probability 99.2%).
  */
 export function medianInterval(values: number[], confidence = 0.95): [number, number] {
   const s = [...values].sort((a, b) => a - b);

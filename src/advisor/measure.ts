@@ -34,8 +34,9 @@ export interface WorkloadMeasurement {
   serverTimeMS?: number;
   /**
    * How late this process's event loop ran during the run, ms (perf_hooks.monitorEventLoopDelay
-   * sampling every 1 ms, less that interval): a stall (garbage collection, other work) delays every operation in flight, so
-   * a p99 difference smaller than the stalls is noise of the client, not an effect of the pool.
+   * sampling every 1 ms, less that interval). A stall (garbage collection, other work) delays every
+   * operation in flight, so a p99 difference smaller than the stalls is the client's noise, not an
+   * effect of the pool.
    */
   eventLoopDelayMS: { p50: number; p99: number; max: number };
   /** Successful operations per second and their end-to-end latency (ms). */
