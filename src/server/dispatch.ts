@@ -77,8 +77,11 @@ export async function runCommand(server: ServerCore, registry: CommandRegistry, 
 /** mongod's read commands (Command::ReadWriteType::kRead): their time counts in opLatencies.reads. */
 const READ_COMMANDS = new Set(['find', 'getMore', 'aggregate', 'count', 'distinct']);
 
+/** A serverStatus.opLatencies section. */
+type LatencyClass = keyof ServerCore['stats']['opLatencies'];
+
 /** The serverStatus.opLatencies section a command's time counts in, as mongod classifies it. */
-function latencyKind(commandName: string, spec: CommandSpec): 'reads' | 'writes' | 'commands' {
+function latencyKind(commandName: string, spec: CommandSpec): LatencyClass {
   if (READ_COMMANDS.has(commandName)) return 'reads';
   return spec.write ? 'writes' : 'commands';
 }
@@ -87,7 +90,7 @@ function latencyKind(commandName: string, spec: CommandSpec): 'reads' | 'writes'
  * Time from the command's arrival to its reply, queueing behind the load model's capacity
  * included (as mongod's include waiting for an execution ticket), in whole microseconds.
  */
-function countLatency(server: ServerCore, kind: 'reads' | 'writes' | 'commands', ms: number): void {
+function countLatency(server: ServerCore, kind: LatencyClass, ms: number): void {
   const section = server.stats.opLatencies[kind];
   section.ops++;
   section.latencyMicros += Math.round(ms * 1000);

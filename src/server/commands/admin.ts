@@ -41,7 +41,7 @@ function serverStatus(ctx: CommandContext): Document {
       reads: latencySection(server.stats.opLatencies.reads),
       writes: latencySection(server.stats.opLatencies.writes),
       commands: latencySection(server.stats.opLatencies.commands),
-      transactions: { latency: Long.fromNumber(0), ops: Long.fromNumber(0) },
+      transactions: latencySection({ ops: 0, latencyMicros: 0 }), // no transactions are timed
     },
     network: {
       bytesIn: Long.fromNumber(server.stats.network.bytesIn),
