@@ -6,7 +6,7 @@ import { recommendPoolSize, type PoolSizeRecommendation } from '../sizing/recomm
 import { requireNonNegativeInteger, requirePositiveInteger } from '../sizing/validate.js';
 import { poolSizesAround, readLoad, runSweep, type LoadShape, type SweepResult, type SweepRun } from '../bench/sweep.js';
 import { createWorkload, type Workload, type WorkloadName } from '../bench/workloads.js';
-import { estimateFromSteps, KNEE_HEADROOM, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
+import { describeKnee, estimateFromSteps, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
 import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
 import { evaluatePoolSizes, isShortOf, MAX_ADJUSTMENT, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
@@ -337,8 +337,7 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
   if (capacity.source === 'knee' && capacity.knee) {
     const { knee } = capacity;
     notes.push(
-      `Capacity estimated at the knee: X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms = ` +
-        `N* ${knee.estimate.toFixed(1)}; × ${KNEE_HEADROOM} (the curve reaches its plateau somewhat past the knee) → ${capacity.serverCapacity} connections` +
+      `Capacity estimated at the knee of the throughput curve: ${describeKnee(knee, capacity.serverCapacity)} connections` +
         (capacity.refinedFrom !== undefined
           ? ` (re-estimated: the first estimate, ${capacity.refinedFrom.serverCapacity} from X_max ${Math.round(capacity.refinedFrom.maxThroughput)} ops/s, did not verify and a verified pool reached ${Math.round(knee.maxThroughput)} ops/s).`
           : '.'),

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { adviseWorkload, KNEE_HEADROOM, type AdviseResult } from '../advisor/index.js';
+import { adviseWorkload, describeKnee, type AdviseResult } from '../advisor/index.js';
 import type { VerificationRow } from '../advisor/verify.js';
 import { describeShape } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
@@ -103,7 +103,7 @@ function describeEmbedded(options: ServerOptions): { latencyMS: unknown; maxConc
 
 function capacityText(c: AdviseResult['capacity']): string {
   if (c.source === 'given' || !c.knee) return `${c.serverCapacity} operations at once (given)`;
-  return `${c.serverCapacity} connections at full throughput: knee of the throughput curve N* = X_max ${Math.round(c.knee.maxThroughput)} ops/s × R_min ${ms(c.knee.minHoldTimeMS)} ms = ${c.knee.estimate.toFixed(1)}, × ${KNEE_HEADROOM} headroom`;
+  return `${c.serverCapacity} connections at full throughput, from the knee of the throughput curve: ${describeKnee(c.knee, c.serverCapacity)}`;
 }
 
 const ms = (value: number) => (!Number.isFinite(value) ? '∞' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));

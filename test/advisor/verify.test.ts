@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateFromSteps, KNEE_HEADROOM, kneeCapacity } from '../../src/advisor/capacity.js';
+import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeCapacity } from '../../src/advisor/capacity.js';
 import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
@@ -23,7 +23,7 @@ const point = (maxPoolSize: number, throughput: number, p99MS: number, extra: Pa
 test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', () => {
   // 1600 ops/s at the plateau, 7 ms per operation alone: N* = 11.2, × 1.3 headroom = 14.56 → 15.
   assert.equal(KNEE_HEADROOM, 1.3);
-  assert.deepEqual(kneeCapacity(7, 1600), { estimate: 11.2, serverCapacity: 15 });
+  assert.deepEqual(kneeCapacity(7, 1600), { estimate: 11.2, stallEstimate: 11.2, serverCapacity: 15 });
   // Exactly 8 (5 ms × 1600/s) × 1.3 = 10.4 → 11; exactly 10 (5 ms × 2000/s × 1.3 = 13) stays 13 despite floating point.
   assert.equal(kneeCapacity(5, 1600).serverCapacity, 11);
   assert.equal(kneeCapacity(5, 2000).serverCapacity, 13);
@@ -36,6 +36,34 @@ test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', (
   assert.equal(estimate.source, 'knee');
   assert.equal(estimate.knee?.maxThroughput, 1600, 'a higher throughput seen elsewhere bounds the plateau from below');
   assert.equal(estimate.serverCapacity, 15);
+  assert.equal(estimate.knee?.clientStallMS, 0, 'no stall measured: the headroom alone decides');
+});
+
+test('knee: a stalling client needs X_max × (R_min + J) connections, at most KNEE_STALL_LIMIT × N*', () => {
+  // 1500 ops/s, R_min 6 ms: N* = 9, × 1.3 = 11.7. A 4 ms p99 stall: 1500 × 10 ms = 15 connections.
+  assert.deepEqual(kneeCapacity(6, 1500, 4), { estimate: 9, stallEstimate: 15, serverCapacity: 15 });
+  // A 1 ms stall asks for 10.5, less than the headroom's 11.7: 12.
+  assert.equal(kneeCapacity(6, 1500, 1).serverCapacity, 12);
+  // A 40 ms stall would ask for 69; limited to 2 × N* = 18.
+  assert.equal(KNEE_STALL_LIMIT, 2);
+  assert.equal(kneeCapacity(6, 1500, 40).serverCapacity, 18);
+
+  // The stall is the high-concurrency step's (measured under load), not the single caller's.
+  const steps = (lowStall: number, highStall: number) =>
+    estimateFromSteps(
+      { concurrency: 1, poolSize: 1, throughput: 160, holdTimeMeanMS: 6, clientStallP99MS: lowStall },
+      { concurrency: 64, poolSize: 64, throughput: 1500, holdTimeMeanMS: 42, clientStallP99MS: highStall },
+    );
+  assert.equal(steps(30, 4).serverCapacity, 15);
+  assert.equal(steps(0, 1).serverCapacity, 12);
+  const stalled = steps(0, 4);
+  assert.equal(stalled.knee?.clientStallMS, 4);
+  assert.equal(stalled.knee?.stallEstimate, 15);
+
+  // The explanation names the term that decided.
+  assert.match(describeKnee(stalled.knee!, 15), /X_max × \(R_min \+ J\) = 15\.0 .*J 4\.0 ms \(more than N\* × 1\.3 = 11\.7\) → 15/);
+  assert.match(describeKnee(steps(0, 1).knee!, 12), /× 1\.3 headroom = 11\.7/);
+  assert.match(describeKnee(steps(0, 40).knee!, 18), /limited to N\* × 2 = 18\.0 → 18 .*event loop/);
 });
 
 test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {
