@@ -244,11 +244,16 @@ test('hello announces the configured maxMessageSizeBytes, the limit the server e
 
 test('serverStatus.opLatencies: time from arrival to reply per class, queueing for the capacity included', async () => {
   const server = await startServer({ latencyMS: 20, maxConcurrentOps: 1 });
-  const client = new MongoClient(server.uri, { maxPoolSize: 4 });
+  // Four connections open before the finds: one made on demand would send its find a handshake
+  // later, after the first had left the queue (CI once measured 155 ms for that reason).
+  const client = new MongoClient(server.uri, { maxPoolSize: 4, minPoolSize: 4 });
+  let opened = 0;
+  const fourOpen = new Promise<void>((resolve) => client.on('connectionReady', () => ++opened === 4 && resolve()));
   const status = async () => (await client.db('admin').command({ serverStatus: 1 })).opLatencies;
   try {
     const items = client.db('app').collection('items');
     await items.insertOne({ _id: 1 } as Document);
+    await fourOpen;
     const before = await status();
     // Four finds at once on a one-slot server: they run one after another, so together they
     // spend about 20 + 40 + 60 + 80 = 200 ms in the server (queueing included); a timer may fire
