@@ -68,9 +68,9 @@ export const KNEE_STALL_LIMIT = 2;
  * - the client stalls (garbage collection, a busy event loop). While it does, replies wait unread
  *   and no request is sent, so the server idles unless requests for the stall are already queued
  *   at it: X_max × J more connections, i.e. N = X_max × (R_min + J) with J the p99 stall measured
- *   under load. Without them every stall leaves a backlog in the pool's wait queue, which is what
- *   raised the p99 of pools just past N* on the fixed-service-time shapes of
- *   `npm run bench -- advisor` (see BENCHMARKS.md).
+ *   under load. Without them every stall leaves a backlog in the pool's wait queue: the likely
+ *   reason why, in `npm run bench -- advisor`, the p99 of pools just past N* stayed 10–20% above
+ *   the plateau's on the 8 × 5 ms shape (see BENCHMARKS.md).
  * The stall term is limited to KNEE_STALL_LIMIT × N*. Rounded up to whole connections, at least 1.
  */
 export function kneeCapacity(
