@@ -54,8 +54,8 @@ async function startLoadModelServer(options: ServerOptions, pin: boolean): Promi
   const child = forkSupport('load-model-server.ts', [JSON.stringify(options)]);
   const [ready] = (await once(child, 'message')) as [{ type: string; uri: string }];
   // Unpinned by default, unlike the CPU benchmarks: this one judges latency tails, and a Node
-  // process pinned to one core shares it with V8's garbage-collection helper threads, so its
-  // scavenges take longer and each one stalls all 64 operations in flight. Measured on the
+  // process pinned to one core shares it with V8's garbage-collection helper threads (likely why
+  // its stalls, which hit all 64 operations in flight, grow: not measured directly). Measured on the
   // 8 × 5 ms server, pool 20, six 3000 ms runs, pinned then unpinned, twice: p99 68–84 and
   // 53–75 ms pinned, 50–59 and 52–55 ms unpinned. --pin restores the split (server on one core,
   // the advisor and its load on the other).
