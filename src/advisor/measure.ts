@@ -159,7 +159,7 @@ interface OpLatencyTotals {
 }
 
 /** Reads and writes the server has run and their summed time, from serverStatus `opLatencies` (undefined if unavailable). */
-export async function readOpLatencies(client: MongoClient): Promise<OpLatencyTotals | undefined> {
+async function readOpLatencies(client: MongoClient): Promise<OpLatencyTotals | undefined> {
   try {
     const status = await client.db('admin').command({ serverStatus: 1, opLatencies: 1 });
     const sections = [status?.opLatencies?.reads, status?.opLatencies?.writes];
