@@ -129,11 +129,15 @@ const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.s
  * `pick` is one of them. Each size is judged by its own run or, with `smoothNeighbours` (the
  * default), by the median of it and its two neighbouring sizes. Only runs with at least
  * `minP99Samples` successful operations have their p99 compared (and compete for the best p99).
+ * With `bestFromSmoothed`, only sizes judged with their neighbours set the best when any are (for
+ * a contiguous band of sizes: a size at its edge is judged by its own, noisier value, and so would
+ * win the minimum by luck more often than the others; it is still judged against the best). Off by
+ * default: where sizes are sparse, an isolated size may be the only one that shows the real best.
  * Pure: the benchmark uses it on its exhaustive sweep too.
  */
 export function evaluatePoolSizes(
   points: readonly PoolSizePoint[],
-  options: { pick?: number; criteria?: Partial<VerificationCriteria> | undefined; marks?: Record<number, string[]> } = {},
+  options: { pick?: number; criteria?: Partial<VerificationCriteria> | undefined; marks?: Record<number, string[]>; bestFromSmoothed?: boolean } = {},
 ): PoolSizeEvaluation {
   const criteria: VerificationCriteria = { ...DEFAULT_CRITERIA, ...options.criteria };
   const succeeded = (p: PoolSizePoint) => p.ops > p.errors;
@@ -143,10 +147,12 @@ export function evaluatePoolSizes(
   let bestThroughput: number | undefined;
   let bestP99: number | undefined;
   let bestP99Any: number | undefined;
+  const onlySmoothed = options.bestFromSmoothed === true && judged.some((value) => value.smoothed);
   // Ties go to the smaller pool (points are sorted by size).
   for (let i = 0; i < sorted.length; i++) {
     const point = sorted[i];
     const value = judged[i];
+    if (onlySmoothed && !value.smoothed) continue;
     if (bestThroughput === undefined || value.throughput > judged[bestThroughput].throughput) bestThroughput = i;
     if (!succeeded(point)) continue;
     if (bestP99Any === undefined || value.p99MS < judged[bestP99Any].p99MS) bestP99Any = i;

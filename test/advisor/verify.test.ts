@@ -129,6 +129,20 @@ test('evaluation: a size is judged with its two neighbours (median of three), wh
   assert.deepEqual(raw.adequate, [14], 'held to the lucky run, no other size qualifies');
 });
 
+test('evaluation: bestFromSmoothed keeps an unsmoothed edge of a band from setting the best', () => {
+  // A contiguous band 8..12 and an isolated 20 whose one lucky run has the lowest p99.
+  const points = [point(8, 1500, 50), point(9, 1600, 44), point(10, 1600, 45), point(11, 1600, 44), point(12, 1600, 46), point(20, 1600, 38)];
+  const plain = evaluatePoolSizes(points);
+  assert.deepEqual(plain.best.p99, { maxPoolSize: 20, value: 38 }, 'by default every size competes');
+  assert.deepEqual(plain.adequate, [20], 'held to the lucky run');
+  const banded = evaluatePoolSizes(points, { bestFromSmoothed: true });
+  assert.deepEqual(banded.best.p99, { maxPoolSize: 10, value: 44 }, 'only 9..11 are judged with neighbours: 10 is median(45, 44, 44)');
+  assert.deepEqual(banded.adequate, [9, 10, 11, 12, 20], 'the edges are still judged, against the smoothed best');
+  // With no smoothed size at all (sparse sizes) the option changes nothing.
+  const sparse = [point(5, 500, 90), point(20, 1600, 40), point(50, 1500, 60)];
+  assert.deepEqual(evaluatePoolSizes(sparse, { bestFromSmoothed: true }).best, evaluatePoolSizes(sparse).best);
+});
+
 test('evaluation: only consecutive sizes smooth each other (5, 20, 50 keep their own runs)', () => {
   const e = evaluatePoolSizes([point(5, 500, 90), point(20, 1600, 40), point(50, 1500, 60)]);
   assert.ok(e.rows.every((r) => !r.judged.smoothed));
