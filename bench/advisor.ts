@@ -10,7 +10,7 @@
 // each size by the median of itself and its two neighbouring sizes (the yardstick's default: one
 // run that a stall of the VM hit neither fails a size nor sets the "best"; the verdict on each
 // size's own runs is printed beside it). Then the confirmation: the band of sizes that decides the
-// goal (from where the sweep's throughput reached 90% of its best to past 1.25 × the advice) and
+// goal (from where the sweep's throughput reached 80% of its best to past 1.25 × the advice) and
 // the sweep's best sizes, measured in turn for --confirm-rounds rounds and judged the same way on
 // their medians (reported beside the sweep's verdict; see confirmBand). Separately: does the
 // open-loop generator hold its target rate within 1%?
@@ -43,8 +43,12 @@ const SERVICE_TIME_SEED = 7;
 const COLLECTION = 'findOne';
 /** The goal: the advice may be at most this multiple of the smallest adequate size. */
 const GOAL_FACTOR = 1.25;
-/** The confirmation's band starts where the sweep's throughput reached this share of its best. */
-const BAND_THROUGHPUT_SHARE = 0.9;
+/**
+ * The confirmation's band starts where the sweep's throughput reached this share of its best. Not
+ * 90%: in one run (2026-12-02T03:12Z, 16 × 10 ms) a slow spell of the machine held six sizes in a
+ * row at 89% of the best in the sweep, sizes that reached 97.5–99% in the previous run's confirmation.
+ */
+const BAND_THROUGHPUT_SHARE = 0.8;
 
 interface LoadModelServer {
   uri: string;
@@ -284,8 +288,8 @@ export interface Confirmation {
  * passes lie minutes apart, while the machine's speed drifts over minutes. Here every size is
  * measured next to every other, eight times.
  *
- * The band runs from the smallest size whose sweep throughput reached 90% of the best (smaller
- * ones were short by far more than the noise of a throughput) to one past 1.25 × the larger of
+ * The band runs from the smallest size whose sweep throughput reached 80% of the best (smaller
+ * ones were short by far more than the noise of a throughput, see BAND_THROUGHPUT_SHARE) to one past 1.25 × the larger of
  * the advice and the sweep's smallest adequate size, so the smallest adequate size, the advice and
  * the largest size the goal allows are all inside it with both neighbours. References: the
  * sweep's best-throughput and best-p99 sizes with their neighbours. Only sizes judged with both
