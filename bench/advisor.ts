@@ -286,12 +286,13 @@ export interface Confirmation {
  * garbage collection stalls every operation in flight), as much as the goal's tolerance; the
  * sweep's best p99 is the lowest of ~70 such values (biased low: the winner's curse); and its
  * passes lie minutes apart, while the machine's speed drifts over minutes. Here every size is
- * measured next to every other, eight times.
+ * measured next to every other, once per round (8 rounds by default).
  *
  * The band runs from the smallest size whose sweep throughput reached 80% of the best (smaller
- * ones were short by far more than the noise of a throughput, see BAND_THROUGHPUT_SHARE) to one past 1.25 × the larger of
- * the advice and the sweep's smallest adequate size, so the smallest adequate size, the advice and
- * the largest size the goal allows are all inside it with both neighbours. References: the
+ * ones were short by far more than the noise of a throughput, see BAND_THROUGHPUT_SHARE) to one
+ * past 1.25 × the larger of the advice and the sweep's smallest adequate size, so the smallest
+ * adequate size, the advice and the largest size the goal allows are all inside it with both
+ * neighbours (up to --max-pool). References: the
  * sweep's best-throughput and best-p99 sizes with their neighbours. Only sizes judged with both
  * neighbours set the best (bestFromSmoothed): an edge of the band, judged by its own noisier
  * value, would otherwise win the minimum by luck.
