@@ -292,10 +292,9 @@ export interface Confirmation {
  * ones were short by far more than the noise of a throughput, see BAND_THROUGHPUT_SHARE) to one
  * past 1.25 × the larger of the advice and the sweep's smallest adequate size, so the smallest
  * adequate size, the advice and the largest size the goal allows are all inside it with both
- * neighbours (up to --max-pool). References: the
- * sweep's best-throughput and best-p99 sizes with their neighbours. Only sizes judged with both
- * neighbours set the best (bestFromSmoothed): an edge of the band, judged by its own noisier
- * value, would otherwise win the minimum by luck.
+ * neighbours (up to --max-pool). References: the sweep's best-throughput and best-p99 sizes with
+ * their neighbours. Only sizes judged with both neighbours set the best (bestFromSmoothed): an
+ * edge of the band, judged by its own noisier value, would otherwise win the minimum by luck.
  */
 async function confirmBand(
   shape: Shape,

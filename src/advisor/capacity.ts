@@ -68,9 +68,11 @@ export const KNEE_STALL_LIMIT = 2;
  * - the client stalls (garbage collection, a busy event loop). While it does, replies wait unread
  *   and no request is sent, so the server idles unless requests for the stall are already queued
  *   at it: X_max × J more connections, i.e. N = X_max × (R_min + J) with J the p99 stall measured
- *   under load. Without them every stall leaves a backlog in the pool's wait queue: the likely
- *   reason why, in `npm run bench -- advisor`, the p99 of pools just past N* stayed 10–20% above
- *   the plateau's on the 8 × 5 ms shape (see BENCHMARKS.md).
+ *   under load. Without them every stall leaves a backlog in the pool's wait queue. This was
+ *   introduced because, in the sweeps of `npm run bench -- advisor`, the p99 of pools just past N*
+ *   stayed 10–20% above the plateau's on the 8 × 5 ms shape. The benchmark's later, more precise
+ *   confirmation stage supports the term on 16 × 10 ms (the plateau moved with J) but found it too
+ *   large on 8 × 5 ms, whose plateau started 1–5 connections past N* (see BENCHMARKS.md).
  * The stall term is limited to KNEE_STALL_LIMIT × N*. Rounded up to whole connections, at least 1.
  */
 export function kneeCapacity(
