@@ -19,7 +19,7 @@
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
-import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation } from '../src/advisor/index.js';
+import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation, type VerificationRow } from '../src/advisor/index.js';
 import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
 import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
@@ -254,17 +254,10 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
   }
 }
 
-export interface ConfirmedSize {
-  maxPoolSize: number;
-  throughput: number;
-  p99MS: number;
-  judged: { throughput: number; p99MS: number; smoothed: boolean };
-  throughputShare: number;
-  p99Ratio: number;
-  adequate: boolean;
-  /** Each round's run, in round order. */
+/** A size of the confirmation: its verdict (the yardstick's row) and each round's run, in round order. */
+export type ConfirmedSize = Pick<VerificationRow, 'maxPoolSize' | 'throughput' | 'p99MS' | 'judged' | 'throughputShare' | 'p99Ratio' | 'adequate'> & {
   rounds: Array<{ throughput: number; p99MS: number }>;
-}
+};
 
 export interface Confirmation {
   rounds: number;
