@@ -12,7 +12,9 @@
 // size's own runs is printed beside it). Then the confirmation: the band of sizes that decides the
 // goal (from where the sweep's throughput reached 80% of its best to past 1.25 × the advice) and
 // the sweep's best sizes, measured in turn for --confirm-rounds rounds and judged the same way on
-// their medians (reported beside the sweep's verdict; see confirmBand). Separately: does the
+// the lower quartile of their rounds' p99s and the median of their throughputs, with a bootstrap
+// of the rounds saying how firmly they decide (reported beside the sweep's verdict; see
+// confirmBand). Separately: does the
 // open-loop generator hold its target rate within 1%?
 // Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
 // is more than sampling noise.
@@ -20,7 +22,7 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation, type VerificationRow } from '../src/advisor/index.js';
-import { createWorkload, runClosedLoop, runOpenLoop, runSweep, type SweepRun } from '../src/bench/index.js';
+import { createWorkload, resampleRounds, runClosedLoop, runOpenLoop, runSweep, type ResampledVerdicts, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
 import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
 
@@ -49,6 +51,18 @@ const GOAL_FACTOR = 1.25;
  * row at 89% of the best in the sweep, sizes that reached 97.5–99% in the previous run's confirmation.
  */
 const BAND_THROUGHPUT_SHARE = 0.8;
+
+/**
+ * The confirmation judges a size's p99 by the lower quartile of its rounds' p99s (throughput by
+ * their median). A slow spell of the machine only raises a run's p99, by 10–30% here, so the median
+ * of 8 rounds still moved with how many rounds a spell hit. Resampling the rounds of runs E–G
+ * (resampleRounds): with the lower quartile the most frequent smallest adequate size came out in
+ * 71% / 64% / 49% / 92% of resamples (E 8 × 5 ms, E 16 × 10 ms, G 8 × 5 ms, G 16 × 10 ms) against
+ * 37% / 33% / 43% / 73% with the median. The median's verdict is kept beside it.
+ */
+const CONFIRM_P99_QUANTILE = 0.25;
+/** Bootstrap resamples of the confirmation's rounds (how firmly they decide the goal). */
+const CONFIRM_RESAMPLES = 1000;
 
 interface LoadModelServer {
   uri: string;
@@ -267,14 +281,28 @@ export interface Confirmation {
   best: PoolSizeEvaluation['best'];
   adequate: number[];
   smallestAdequate: number | null;
-  advice: { maxPoolSize: number; adequate: boolean; throughputShare: number; p99Ratio: number; overSmallestAdequate: number | null; meetsGoal: boolean };
+  advice: ConfirmedAdvice;
+  /** The judgement with each size's p99 taken as the median of its rounds, as before the eighth session. */
+  median: { best: PoolSizeEvaluation['best']; smallestAdequate: number | null; advice: ConfirmedAdvice; resampled: ResampledVerdicts };
+  /** The rounds resampled (resampleRounds): how often each size came out smallest adequate, and the advice within the goal. */
+  resampled: ResampledVerdicts;
   sizes: ConfirmedSize[];
+}
+
+interface ConfirmedAdvice {
+  maxPoolSize: number;
+  adequate: boolean;
+  throughputShare: number;
+  p99Ratio: number;
+  overSmallestAdequate: number | null;
+  meetsGoal: boolean;
 }
 
 /**
  * 3. The confirmation: the sizes that decide the goal measured again, all of them in each round
  * (order reversed every other round), for --confirm-rounds rounds, and judged by the same yardstick
- * on the median of their rounds. Why: one exhaustive sweep cannot resolve the goal on the fixed
+ * on the lower quartile of their rounds' p99s and the median of their throughputs
+ * (CONFIRM_P99_QUANTILE; the all-median verdict is kept beside it). Why: one exhaustive sweep cannot resolve the goal on the fixed
  * service-time shapes. A size's p99 in one 1200 ms run moves by about 10% on this VM (client
  * garbage collection stalls every operation in flight), as much as the goal's tolerance; the
  * sweep's best p99 is the lowest of ~70 such values (biased low: the winner's curse); and its
@@ -288,6 +316,8 @@ export interface Confirmation {
  * neighbours (up to --max-pool). References: the sweep's best-throughput and best-p99 sizes with
  * their neighbours. Only sizes judged with both neighbours set the best (bestFromSmoothed): an
  * edge of the band, judged by its own noisier value, would otherwise win the minimum by luck.
+ * Then the rounds are resampled (CONFIRM_RESAMPLES draws of whole rounds): the share of draws in
+ * which the advice meets the goal says whether the verdict is firm or a coin flip.
  */
 async function confirmBand(
   shape: Shape,
@@ -311,16 +341,23 @@ async function confirmBand(
     }
   }
   const ascending = [...sizes].sort((a, b) => a - b);
-  const runs: SweepRun[] = [];
+  const rounds: SweepRun[][] = [];
   const started = Date.now();
   for (let round = 0; round < roundCount; round++) {
     const result = await measurePoolSizes(server, flags, round % 2 === 0 ? ascending : [...ascending].reverse());
-    runs.push(...result.runs);
+    rounds.push(result.runs);
   }
   process.stderr.write(`[${shape.name}] confirmation: ${from}..${to}${references.size ? ` and ${[...references].sort((a, b) => a - b).join(', ')}` : ''}, ${roundCount} rounds in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-  const points = pointsFromSweep({ runs } as Parameters<typeof pointsFromSweep>[0]);
-  const evaluation = evaluatePoolSizes(points, { bestFromSmoothed: true });
-  const { row, over, meetsGoal } = goalVerdict(evaluation, advice, 'advice');
+  const runs = rounds.flat();
+  const judgeRounds = (p99Quantile: number) => {
+    const evaluation = evaluatePoolSizes(pointsFromSweep({ runs }, { p99Quantile }), { bestFromSmoothed: true });
+    const { row, over, meetsGoal } = goalVerdict(evaluation, advice, 'advice');
+    const verdict: ConfirmedAdvice = { maxPoolSize: advice, adequate: row.adequate, throughputShare: row.throughputShare, p99Ratio: row.p99Ratio, overSmallestAdequate: over, meetsGoal };
+    const resampled = resampleRounds(rounds, { resamples: CONFIRM_RESAMPLES, seed: 1, points: { p99Quantile }, evaluate: { bestFromSmoothed: true }, pick: advice, goalFactor: GOAL_FACTOR });
+    return { evaluation, verdict, resampled };
+  };
+  const { evaluation, verdict, resampled } = judgeRounds(CONFIRM_P99_QUANTILE);
+  const median = judgeRounds(0.5);
   return {
     rounds: roundCount,
     band: { from, to },
@@ -328,7 +365,9 @@ async function confirmBand(
     best: evaluation.best,
     adequate: evaluation.adequate,
     smallestAdequate: evaluation.smallestAdequate,
-    advice: { maxPoolSize: advice, adequate: row.adequate, throughputShare: row.throughputShare, p99Ratio: row.p99Ratio, overSmallestAdequate: over, meetsGoal },
+    advice: verdict,
+    median: { best: median.evaluation.best, smallestAdequate: median.evaluation.smallestAdequate, advice: median.verdict, resampled: median.resampled },
+    resampled,
     sizes: evaluation.rows.map((r) => ({
       maxPoolSize: r.maxPoolSize,
       throughput: r.throughput,
@@ -433,7 +472,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     if (s.confirmation) {
       const c = s.confirmation;
       console.log(
-        `confirmation (${c.rounds} rounds, sizes ${c.band.from}..${c.band.to}${c.references.length ? ` and ${c.references.join(', ')}` : ''} in turn, median of the rounds, judged with neighbours): ` +
+        `confirmation (${c.rounds} rounds, sizes ${c.band.from}..${c.band.to}${c.references.length ? ` and ${c.references.join(', ')}` : ''} in turn; p99: lower quartile of the rounds, throughput: median; judged with neighbours): ` +
           `best ${Math.round(c.best.throughput.value)} ops/s at ${c.best.throughput.maxPoolSize}, best p99 ${c.best.p99.value.toFixed(1)} ms at ${c.best.p99.maxPoolSize}; smallest adequate ${c.smallestAdequate ?? 'none'}`,
       );
       console.log(
@@ -453,10 +492,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         ),
       );
       const a = c.advice;
-      console.log(
-        `confirmed: advice ${a.maxPoolSize}: ${pct(a.throughputShare)} of the best, p99 ${a.p99Ratio.toFixed(2)} × the best, ${a.adequate ? 'adequate' : 'not adequate'}, ` +
-          `${a.overSmallestAdequate === null ? 'no size adequate' : `${a.overSmallestAdequate.toFixed(2)} × the smallest adequate`}: goal ${a.meetsGoal ? 'met' : 'missed'}`,
-      );
+      const verdictLine = (v: ConfirmedAdvice) =>
+        `advice ${v.maxPoolSize}: ${pct(v.throughputShare)} of the best, p99 ${v.p99Ratio.toFixed(2)} × the best, ${v.adequate ? 'adequate' : 'not adequate'}, ` +
+        `${v.overSmallestAdequate === null ? 'no size adequate' : `${v.overSmallestAdequate.toFixed(2)} × the smallest adequate`}: goal ${v.meetsGoal ? 'met' : 'missed'}`;
+      const firmness = (r: ResampledVerdicts) =>
+        `resampling the rounds (${r.resamples}×): smallest adequate ${r.smallestAdequate.filter((x) => x.share >= 0.01).map((x) => `${x.maxPoolSize ?? 'none'} ${pct(x.share)}`).join(', ')}; ` +
+        `advice adequate in ${pct(r.pick?.adequateShare ?? 0)}, within the goal in ${pct(r.pick?.withinGoalShare ?? 0)}`;
+      console.log(`confirmed: ${verdictLine(a)}`);
+      console.log(`  ${firmness(c.resampled)}`);
+      console.log(`by the median of the rounds: smallest adequate ${c.median.smallestAdequate ?? 'none'}, best p99 ${c.median.best.p99.value.toFixed(1)} ms; ${verdictLine(c.median.advice)}`);
+      console.log(`  ${firmness(c.median.resampled)}`);
     }
   }
   console.log('\nopen-loop generator: started operations per second vs target');

@@ -39,20 +39,20 @@ export interface CapacityEstimate {
 }
 
 /**
- * How far past the knee the pool is sized at least. N* is where the two asymptotes cross; the
- * measured curve bends round that corner gradually (service and round-trip times vary, so some
- * connections are in transit while the server has a free slot), and the plateau is reached only
- * somewhat past N*. Falling short of the plateau costs throughput and tail latency; 30% more
- * connections cost little. With 20% the answer landed at or one connection below the smallest
- * adequate pool in `npm run bench -- advisor` (11 vs 12, 20 vs 19–21). The client-stall term of
- * kneeCapacity can ask for more; the verification sweep then checks the answer either way.
+ * How far past the knee the pool is sized. N* is where the two asymptotes cross; the measured
+ * curve bends round that corner gradually (service and round-trip times vary, and the client's
+ * event loop stalls now and then, so some connections are in transit while the server has a free
+ * slot), and the plateau is reached only somewhat past N*. Falling short of the plateau costs
+ * throughput and tail latency; 30% more connections cost little. With 20% the answer landed at or
+ * one connection below the smallest adequate pool in `npm run bench -- advisor` (11 vs 12, 20 vs
+ * 19–21). The verification sweep then checks the answer and moves it up if it falls short.
  */
 export const KNEE_HEADROOM = 1.3;
 
 /**
- * The client-stall term of kneeCapacity asks for at most this multiple of N*. A client that stalls
- * so often that it needs more is the bottleneck itself; more connections would only move its
- * backlog to the server. describeKnee says so.
+ * When the client's stall term X_max × (R_min + J) exceeds this multiple of N*, describeKnee
+ * warns that the client's own stalls are as long as a round trip: such a client is the
+ * bottleneck, and more connections would only move its backlog to the server.
  */
 export const KNEE_STALL_LIMIT = 2;
 
@@ -61,19 +61,17 @@ export const KNEE_STALL_LIMIT = 2;
  * X = N / R_min; once the server saturates it stays at X_max. The two lines cross at
  * N* = X_max × R_min (Little's law at the knee). R_min includes the round trip and client-side
  * time, so N* can exceed the server's cores or `maxConcurrentOps`: it counts connections, which
- * are held for the whole round trip.
+ * are held for the whole round trip. The capacity is KNEE_HEADROOM × N*, rounded up to whole
+ * connections, at least 1.
  *
- * Two things push the plateau past N*, and the capacity covers the larger:
- * - the curve bends round the corner gradually (KNEE_HEADROOM × N*);
- * - the client stalls (garbage collection, a busy event loop). While it does, replies wait unread
- *   and no request is sent, so the server idles unless requests for the stall are already queued
- *   at it: X_max × J more connections, i.e. N = X_max × (R_min + J) with J the p99 stall measured
- *   under load. Without them every stall leaves a backlog in the pool's wait queue. This was
- *   introduced because, in the sweeps of `npm run bench -- advisor`, the p99 of pools just past N*
- *   stayed 10–20% above the plateau's on the 8 × 5 ms shape. The benchmark's later, more precise
- *   confirmation stage supports the term on 16 × 10 ms (the plateau moved with J) but found it too
- *   large on 8 × 5 ms, whose plateau started 1–5 connections past N* (see BENCHMARKS.md).
- * The stall term is limited to KNEE_STALL_LIMIT × N*. Rounded up to whole connections, at least 1.
+ * `stallEstimate`, X_max × (R_min + J) with J the client's p99 event-loop stall under load, is
+ * reported but not added. It counts the connections that would keep the server busy through a
+ * whole stall, and from 2026-12-02 until the eighth benchmark session the capacity covered it
+ * too. The benchmark's confirmation stage, once its precision was measured (resampling its rounds),
+ * found it too large where the measurement was precise: on 8 × 5 ms it asked for 17–18 connections
+ * where 10–12 reached the plateau. One reason it overcounts: a server slot mid-operation keeps
+ * working through a stall, and most of J is the client working through a burst of replies (sending
+ * as it goes), not a pause (see BENCHMARKS.md).
  */
 export function kneeCapacity(
   minHoldTimeMS: number,
@@ -82,9 +80,8 @@ export function kneeCapacity(
 ): { estimate: number; stallEstimate: number; serverCapacity: number } {
   const estimate = (maxThroughput * minHoldTimeMS) / 1000;
   const stallEstimate = (maxThroughput * (minHoldTimeMS + clientStallMS)) / 1000;
-  const wanted = Math.max(estimate * KNEE_HEADROOM, Math.min(stallEstimate, estimate * KNEE_STALL_LIMIT));
   // The epsilon keeps 9.6000001 (floating-point noise) from becoming 10.
-  return { estimate, stallEstimate, serverCapacity: Math.max(1, Math.ceil(wanted - 1e-6)) };
+  return { estimate, stallEstimate, serverCapacity: Math.max(1, Math.ceil(estimate * KNEE_HEADROOM - 1e-6)) };
 }
 
 export function kneeStep(measurement: WorkloadMeasurement, concurrency: number): KneeStep {
@@ -105,16 +102,12 @@ export function estimateFromSteps(low: KneeStep, high: KneeStep, plateau = 0): C
   return { source: 'knee', serverCapacity, knee: { minHoldTimeMS: low.holdTimeMeanMS, maxThroughput, estimate, clientStallMS, stallEstimate, low, high } };
 }
 
-/** One line on how the knee gave the capacity: which term of kneeCapacity decided it. */
+/** One line on how the knee gave the capacity, with the client's stalls beside it. */
 export function describeKnee(knee: NonNullable<CapacityEstimate['knee']>, serverCapacity: number): string {
   const base = `N* = X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms = ${knee.estimate.toFixed(1)}`;
   const headroom = knee.estimate * KNEE_HEADROOM;
-  const limit = knee.estimate * KNEE_STALL_LIMIT;
-  const stall = `X_max × (R_min + J) = ${knee.stallEstimate.toFixed(1)} with the client's p99 stall J ${knee.clientStallMS.toFixed(1)} ms`;
-  if (knee.stallEstimate <= headroom) return `${base}; × ${KNEE_HEADROOM} headroom = ${headroom.toFixed(1)} (${stall}) → ${serverCapacity}`;
-  if (knee.stallEstimate <= limit) return `${base}; ${stall} (more than N* × ${KNEE_HEADROOM} = ${headroom.toFixed(1)}) → ${serverCapacity}`;
-  return (
-    `${base}; ${stall}, limited to N* × ${KNEE_STALL_LIMIT} = ${limit.toFixed(1)} → ${serverCapacity} ` +
-    `(the client's own stalls limit its throughput: find what blocks its event loop before adding connections)`
-  );
+  const stall = `the client's p99 stall J ${knee.clientStallMS.toFixed(1)} ms, X_max × (R_min + J) = ${knee.stallEstimate.toFixed(1)}, is not added`;
+  const line = `${base}; × ${KNEE_HEADROOM} headroom = ${headroom.toFixed(1)} → ${serverCapacity} (${stall})`;
+  if (knee.stallEstimate <= knee.estimate * KNEE_STALL_LIMIT) return line;
+  return `${line}; the client's stalls are as long as a round trip: find what blocks its event loop before adding connections`;
 }

@@ -1,4 +1,5 @@
 import type { SweepResult } from './sweep.js';
+import { createRandom } from '../util/random.js';
 
 /**
  * When a measured pool configuration counts as "as good as the best": the yardstick of
@@ -83,12 +84,25 @@ export interface PoolSizeEvaluation {
   pick: { maxPoolSize: number; adequate: boolean; throughputShare: number; p99Ratio: number; overSmallestAdequate: number | null } | null;
 }
 
+export interface PointsOptions {
+  /**
+   * Which of a size's repeated p99s is its p99: a quantile of them (default 0.5, the median; two
+   * repeats: their mean). A slow spell of the machine only ever raises a run's p99, and by far more
+   * than it lowers its throughput, so a lower quantile (0.25: the better quarter of the runs)
+   * estimates what the pool does with less of the machine in it. Throughput stays the median.
+   */
+  p99Quantile?: number;
+}
+
 /**
  * The runs of a sweep as one point per configuration label, smallest pool first. Repeats are
- * combined per metric by their median (two repeats: their mean): one run that a stall of the
- * machine slowed down does not move the point of a size measured three times. Counts are summed.
+ * combined per metric by their median (two repeats: their mean; the p99 by `p99Quantile`): one run
+ * that a stall of the machine slowed down does not move the point of a size measured three times.
+ * Counts are summed.
  */
-export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>): PoolSizePoint[] {
+export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>, options: PointsOptions = {}): PoolSizePoint[] {
+  const p99Quantile = options.p99Quantile ?? 0.5;
+  if (!(p99Quantile >= 0 && p99Quantile <= 1)) throw new RangeError(`p99Quantile must be between 0 and 1, got ${p99Quantile}`);
   const byLabel = new Map<string, SweepResult['runs']>();
   for (const run of sweep.runs) {
     const runs = byLabel.get(run.label);
@@ -104,7 +118,7 @@ export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>): PoolSizePoint
       runs: runs.length,
       throughput: of((r) => r.result.throughput),
       p50MS: of((r) => r.result.latency.p50),
-      p99MS: of((r) => r.result.latency.p99),
+      p99MS: quantile(runs.map((r) => r.result.latency.p99), p99Quantile),
       waitP99MS: of((r) => r.poolWait.p99),
       ops: sum((r) => r.result.ops),
       errors: sum((r) => r.result.errors),
@@ -116,9 +130,16 @@ export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>): PoolSizePoint
 
 /** Median; the mean of the middle two for an even count. */
 function middle(values: number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** The q-quantile with linear interpolation between order statistics (q 0.5: the median). */
+function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  const half = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+  const at = q * (sorted.length - 1);
+  const below = Math.floor(at);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (at - below) * (sorted[above] - sorted[below]);
 }
 
 const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.sort((a, b) => a.maxPoolSize - b.maxPoolSize);
@@ -234,4 +255,64 @@ function judgedValues(
       smoothed: true,
     };
   });
+}
+
+export interface ResampleOptions {
+  /** Resamples drawn (default 1000). */
+  resamples?: number;
+  /** Seed of the draws (default 1): the same rounds give the same answer. */
+  seed?: number | string;
+  points?: PointsOptions;
+  /** Options of evaluatePoolSizes for each resample. */
+  evaluate?: { criteria?: Partial<VerificationCriteria>; bestFromSmoothed?: boolean };
+  /** A size whose verdict is counted in each resample (e.g. the advice). */
+  pick?: number;
+  /** With `pick`: also count the resamples where it is adequate and at most this multiple of the smallest adequate size. */
+  goalFactor?: number;
+}
+
+export interface ResampledVerdicts {
+  resamples: number;
+  /** How often each size came out as the smallest adequate one (null: none was adequate), smallest first. */
+  smallestAdequate: Array<{ maxPoolSize: number | null; share: number }>;
+  pick?: { maxPoolSize: number; adequateShare: number; withinGoalShare?: number };
+}
+
+/**
+ * How firmly repeated rounds decide the verdict (a bootstrap). `rounds[i]` holds round i's runs,
+ * one per size, measured side by side. Each resample draws as many rounds as there were, with
+ * replacement and whole rounds at a time (the sizes of a round shared the machine's state), and
+ * judges them as the rounds themselves are judged. When the smallest adequate size moves by
+ * several connections between resamples, a goal stated relative to it is finer than the rounds
+ * resolve.
+ */
+export function resampleRounds(rounds: ReadonlyArray<ReadonlyArray<SweepResult['runs'][number]>>, options: ResampleOptions = {}): ResampledVerdicts {
+  const resamples = options.resamples ?? 1000;
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (rounds.length === 0) throw new RangeError('resampleRounds needs at least one round');
+  const random = createRandom(options.seed ?? 1);
+  const counts = new Map<number | null, number>();
+  let pickAdequate = 0;
+  let pickWithin = 0;
+  for (let r = 0; r < resamples; r++) {
+    const runs = Array.from({ length: rounds.length }, () => rounds[Math.floor(random() * rounds.length)]).flat();
+    const evaluation = evaluatePoolSizes(pointsFromSweep({ runs }, options.points), options.evaluate ?? {});
+    counts.set(evaluation.smallestAdequate, (counts.get(evaluation.smallestAdequate) ?? 0) + 1);
+    if (options.pick === undefined) continue;
+    const row = evaluation.rows.find((x) => x.maxPoolSize === options.pick);
+    if (!row?.adequate) continue;
+    pickAdequate++;
+    const smallest = evaluation.smallestAdequate;
+    if (options.goalFactor !== undefined && smallest !== null && options.pick <= options.goalFactor * smallest + 1e-9) pickWithin++;
+  }
+  const order = (size: number | null) => (size === null ? Infinity : size);
+  const result: ResampledVerdicts = {
+    resamples,
+    smallestAdequate: [...counts].sort((a, b) => order(a[0]) - order(b[0])).map(([maxPoolSize, n]) => ({ maxPoolSize, share: n / resamples })),
+  };
+  if (options.pick !== undefined) {
+    result.pick = { maxPoolSize: options.pick, adequateShare: pickAdequate / resamples };
+    if (options.goalFactor !== undefined) result.pick.withinGoalShare = pickWithin / resamples;
+  }
+  return result;
 }

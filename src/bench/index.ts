@@ -24,7 +24,11 @@ export { bestRuns, smallestAdequateRun, type AdequacyCriteria } from './report/s
 export {
   evaluatePoolSizes,
   pointsFromSweep,
+  resampleRounds,
   DEFAULT_CRITERIA,
+  type PointsOptions,
+  type ResampleOptions,
+  type ResampledVerdicts,
   type PoolSizeEvaluation,
   type PoolSizePoint,
   type VerificationRow,

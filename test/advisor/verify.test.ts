@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeCapacity } from '../../src/advisor/capacity.js';
 import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
+import { resampleRounds } from '../../src/bench/index.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
@@ -39,14 +40,11 @@ test('knee: N* = X_max × R_min, rounded up to whole connections, at least 1', (
   assert.equal(estimate.knee?.clientStallMS, 0, 'no stall measured: the headroom alone decides');
 });
 
-test('knee: a stalling client needs X_max × (R_min + J) connections, at most KNEE_STALL_LIMIT × N*', () => {
-  // 1500 ops/s, R_min 6 ms: N* = 9, × 1.3 = 11.7. A 4 ms p99 stall: 1500 × 10 ms = 15 connections.
-  assert.deepEqual(kneeCapacity(6, 1500, 4), { estimate: 9, stallEstimate: 15, serverCapacity: 15 });
-  // A 1 ms stall asks for 10.5, less than the headroom's 11.7: 12.
+test('knee: the client stall term X_max × (R_min + J) is reported, not added; a stall as long as a round trip is flagged', () => {
+  // 1500 ops/s, R_min 6 ms: N* = 9, × 1.3 = 11.7 → 12 whatever the stall. A 4 ms p99 stall: 1500 × 10 ms = 15, reported only.
+  assert.deepEqual(kneeCapacity(6, 1500, 4), { estimate: 9, stallEstimate: 15, serverCapacity: 12 });
   assert.equal(kneeCapacity(6, 1500, 1).serverCapacity, 12);
-  // A 40 ms stall would ask for 69; limited to 2 × N* = 18.
-  assert.equal(KNEE_STALL_LIMIT, 2);
-  assert.equal(kneeCapacity(6, 1500, 40).serverCapacity, 18);
+  assert.equal(kneeCapacity(6, 1500, 40).serverCapacity, 12);
 
   // The stall is the high-concurrency step's (measured under load), not the single caller's.
   const steps = (lowStall: number, highStall: number) =>
@@ -54,16 +52,18 @@ test('knee: a stalling client needs X_max × (R_min + J) connections, at most KN
       { concurrency: 1, poolSize: 1, throughput: 160, holdTimeMeanMS: 6, clientStallP99MS: lowStall },
       { concurrency: 64, poolSize: 64, throughput: 1500, holdTimeMeanMS: 42, clientStallP99MS: highStall },
     );
-  assert.equal(steps(30, 4).serverCapacity, 15);
-  assert.equal(steps(0, 1).serverCapacity, 12);
-  const stalled = steps(0, 4);
+  const stalled = steps(30, 4);
+  assert.equal(stalled.serverCapacity, 12);
   assert.equal(stalled.knee?.clientStallMS, 4);
   assert.equal(stalled.knee?.stallEstimate, 15);
 
-  // The explanation names the term that decided.
-  assert.match(describeKnee(stalled.knee!, 15), /X_max × \(R_min \+ J\) = 15\.0 .*J 4\.0 ms \(more than N\* × 1\.3 = 11\.7\) → 15/);
-  assert.match(describeKnee(steps(0, 1).knee!, 12), /× 1\.3 headroom = 11\.7/);
-  assert.match(describeKnee(steps(0, 40).knee!, 18), /limited to N\* × 2 = 18\.0 → 18 .*event loop/);
+  // The explanation gives the headroom's arithmetic and the stall beside it; past KNEE_STALL_LIMIT × N* it warns.
+  assert.equal(KNEE_STALL_LIMIT, 2);
+  const plain = describeKnee(stalled.knee!, 12);
+  assert.match(plain, /N\* = X_max 1500 ops\/s × R_min 6\.00 ms = 9\.0; × 1\.3 headroom = 11\.7 → 12 \(the client's p99 stall J 4\.0 ms, X_max × \(R_min \+ J\) = 15\.0, is not added\)$/);
+  // A 13 ms stall: X_max × (R_min + J) = 28.5 > 2 × N* = 18.
+  assert.match(describeKnee(steps(0, 13).knee!, 12), /is not added\); the client's stalls are as long as a round trip: .*event loop/);
+  assert.doesNotMatch(plain, /event loop/);
 });
 
 test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {
@@ -209,25 +209,26 @@ test('evaluation: a p99 from too few samples is not compared (noise), only the t
   assert.deepEqual(evaluatePoolSizes([point(2, 1000, 5, few), point(8, 1000, 20)], { criteria: { ...raw, minP99Samples: 50 } }).adequate, [2]);
 });
 
+const run = (maxPoolSize: number, throughput: number, p99: number): SweepRun => ({
+  label: String(maxPoolSize),
+  config: { maxPoolSize },
+  result: {
+    mode: 'closed',
+    ops: 100,
+    errors: 0,
+    durationMS: 1000,
+    throughput,
+    latency: { p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, mean: p99 / 2 },
+    achievedRate: throughput,
+    latencyDistribution: [],
+    errorSamples: [],
+  },
+  poolWait: { count: 100, p50: 0, p90: 0, p99: 1, p999: 1, max: 1, mean: 0, distribution: [] },
+  connectionsCreated: 0,
+  checkoutFailures: 0,
+});
+
 test('pointsFromSweep combines repeated pool sizes by their median and sorts by size', () => {
-  const run = (maxPoolSize: number, throughput: number, p99: number): SweepRun => ({
-    label: String(maxPoolSize),
-    config: { maxPoolSize },
-    result: {
-      mode: 'closed',
-      ops: 100,
-      errors: 0,
-      durationMS: 1000,
-      throughput,
-      latency: { p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, mean: p99 / 2 },
-      achievedRate: throughput,
-      latencyDistribution: [],
-      errorSamples: [],
-    },
-    poolWait: { count: 100, p50: 0, p90: 0, p99: 1, p999: 1, max: 1, mean: 0, distribution: [] },
-    connectionsCreated: 0,
-    checkoutFailures: 0,
-  });
   const sweep = { runs: [run(8, 1000, 20), run(4, 500, 40), run(8, 1200, 30), run(2, 300, 50), run(2, 310, 52), run(2, 100, 400)] } as SweepResult;
   const points = pointsFromSweep(sweep);
   assert.deepEqual(points.map((p) => [p.maxPoolSize, p.runs, p.throughput, p.p99MS, p.ops]), [
@@ -237,6 +238,50 @@ test('pointsFromSweep combines repeated pool sizes by their median and sorts by 
     // Two runs: the median is their mean.
     [8, 2, 1100, 25, 200],
   ]);
+});
+
+test('pointsFromSweep: p99Quantile takes a lower quantile of the repeated p99s; throughput stays the median', () => {
+  // Four runs of size 8, two of them hit by a slow spell (p99 60 and 90 ms).
+  const sweep = { runs: [run(8, 1000, 20), run(8, 990, 60), run(8, 1010, 22), run(8, 980, 90)] } as SweepResult;
+  const [median] = pointsFromSweep(sweep);
+  assert.equal(median.p99MS, 41, 'median of 20, 22, 60, 90');
+  const [lower] = pointsFromSweep(sweep, { p99Quantile: 0.25 });
+  // 0.25 × 3 = 0.75 of the way from 20 to 22.
+  assert.equal(lower.p99MS, 21.5);
+  assert.equal(lower.throughput, median.throughput);
+  assert.equal(lower.throughput, 995);
+  assert.throws(() => pointsFromSweep(sweep, { p99Quantile: 1.5 }), /p99Quantile must be between 0 and 1/);
+});
+
+test('resampleRounds: draws whole rounds and reports how often each size is the smallest adequate one', () => {
+  // Sizes 4..8 over four rounds. 4 is always short of throughput. 5's p99 is 1.2 × the best in
+  // rounds 0 and 1 and on a par in rounds 2 and 3: whether 5 or 6 is the smallest adequate size
+  // depends on which rounds a resample draws. 6..8 are always on the plateau.
+  const p99Of5 = [48, 48, 40, 40];
+  const rounds = p99Of5.map((p99, i) => [run(4, 700, 80), run(5, 1000, p99), run(6, 1000, 40 + (i % 2)), run(7, 1000, 40), run(8, 1000, 40)]);
+  const options = { resamples: 400, seed: 3, pick: 6, goalFactor: 1.25, evaluate: { criteria: { minP99Samples: 0 } } };
+  const verdicts = resampleRounds(rounds, options);
+  assert.equal(verdicts.resamples, 400);
+  const sizes = verdicts.smallestAdequate.map((x) => x.maxPoolSize);
+  assert.deepEqual(sizes, [5, 6], 'only 5 or 6 can be the smallest adequate size');
+  const total = verdicts.smallestAdequate.reduce((sum, x) => sum + x.share, 0);
+  assert.ok(Math.abs(total - 1) < 1e-9);
+  // 5 wins when at least two of the four drawn rounds are round 2 or 3 (its median p99 is then at
+  // most 44, 1.1 × the best 40): probability 11/16.
+  const share5 = verdicts.smallestAdequate[0].share;
+  assert.ok(share5 > 0.5 && share5 < 0.85, `5 smallest adequate in ${share5} of resamples`);
+  // The pick 6 is adequate in every resample and within 1.25 × the smallest adequate (5 or 6) in all of them.
+  assert.deepEqual(verdicts.pick, { maxPoolSize: 6, adequateShare: 1, withinGoalShare: 1 });
+  // Same seed, same answer. The pick 7 is adequate always, but within 1.25 × the smallest adequate
+  // size only when that is 6 (7 > 1.25 × 5).
+  assert.deepEqual(resampleRounds(rounds, options), verdicts);
+  const seven = resampleRounds(rounds, { ...options, pick: 7 });
+  assert.equal(seven.pick?.adequateShare, 1);
+  assert.equal(seven.pick?.withinGoalShare, verdicts.smallestAdequate[1].share);
+  // Identical rounds resolve the verdict completely.
+  assert.deepEqual(resampleRounds([rounds[2], rounds[2]], options).smallestAdequate, [{ maxPoolSize: 5, share: 1 }]);
+  assert.throws(() => resampleRounds([]), /at least one round/);
+  assert.throws(() => resampleRounds(rounds, { resamples: 0 }), /resamples must be a positive integer/);
 });
 
 test('rules: the seed formula gets the workload as written, cores × 2 + 1 the server cores', () => {
