@@ -57,8 +57,9 @@ const BAND_THROUGHPUT_SHARE = 0.8;
  * their median). A slow spell of the machine only raises a run's p99, by 10–30% here, so the median
  * of 8 rounds still moved with how many rounds a spell hit. Resampling the rounds of runs E–G
  * (resampleRounds): with the lower quartile the most frequent smallest adequate size came out in
- * 71% / 64% / 49% / 92% of resamples (E 8 × 5 ms, E 16 × 10 ms, G 8 × 5 ms, G 16 × 10 ms) against
- * 37% / 33% / 43% / 73% with the median. The median's verdict is kept beside it.
+ * 73% / 62% / 52% / 92% of resamples (E 8 × 5 ms, E 16 × 10 ms, G 8 × 5 ms, G 16 × 10 ms) against
+ * 38% / 36% / 41% / 73% with the median (about 30% with either in run F). The median's verdict is
+ * kept beside it.
  */
 const CONFIRM_P99_QUANTILE = 0.25;
 /** Bootstrap resamples of the confirmation's rounds (how firmly they decide the goal). */
@@ -307,7 +308,8 @@ interface ConfirmedAdvice {
  * garbage collection stalls every operation in flight), as much as the goal's tolerance; the
  * sweep's best p99 is the lowest of ~70 such values (biased low: the winner's curse); and its
  * passes lie minutes apart, while the machine's speed drifts over minutes. Here every size is
- * measured next to every other, once per round (8 rounds by default).
+ * measured next to every other, once per round (16 rounds by default since the eighth session, 8
+ * before: with 8, neighbouring sizes still differed by more than the goal's 10% in a noisy spell).
  *
  * The band runs from the smallest size whose sweep throughput reached 80% of the best (smaller
  * ones were short by far more than the noise of a throughput, see BAND_THROUGHPUT_SHARE) to one
@@ -430,7 +432,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     // A garbage-collection pause just before the window ends delays the last starts by its
     // length, and the rate is counted over the window: 20 ms late in 2000 ms is already 1%.
     'rate-duration-ms': 5000,
-    'confirm-rounds': 8,
+    'confirm-rounds': 16,
     pin: false,
   });
   const started = Date.now();

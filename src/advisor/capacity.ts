@@ -31,7 +31,7 @@ export interface CapacityEstimate {
     estimate: number;
     /** p99 client stall J under load (the high step's), ms; 0 when not measured. */
     clientStallMS: number;
-    /** X_max × (R_min + J): connections that keep the server busy through a client stall of J. */
+    /** X_max × (R_min + J): connections that would keep the server busy through a client stall of J (shown, not part of serverCapacity). */
     stallEstimate: number;
     low: KneeStep;
     high: KneeStep;
@@ -67,11 +67,11 @@ export const KNEE_STALL_LIMIT = 2;
  * `stallEstimate`, X_max × (R_min + J) with J the client's p99 event-loop stall under load, is
  * reported but not added. It counts the connections that would keep the server busy through a
  * whole stall, and from 2026-12-02 until the eighth benchmark session the capacity covered it
- * too. The benchmark's confirmation stage, once its precision was measured (resampling its rounds),
- * found it too large where the measurement was precise: on 8 × 5 ms it asked for 17–18 connections
- * where 10–12 reached the plateau. One reason it overcounts: a server slot mid-operation keeps
- * working through a stall, and most of J is the client working through a burst of replies (sending
- * as it goes), not a pause (see BENCHMARKS.md).
+ * too. Once the benchmark's confirmation stage had its precision measured (resampling its rounds),
+ * the one run precise enough to tell found it too large: on 8 × 5 ms it asked for 18 connections
+ * where 10–12 reached the plateau (see BENCHMARKS.md). Likely reasons, from the model, not
+ * measured: a server slot in the middle of an operation keeps working through a stall, and much of
+ * J is the client working through a burst of replies, sending as it goes, rather than a pause.
  */
 export function kneeCapacity(
   minHoldTimeMS: number,
