@@ -14,8 +14,7 @@
 // the sweep's best sizes, measured in turn for --confirm-rounds rounds and judged the same way on
 // the lower quartile of their rounds' p99s and the median of their throughputs, with a bootstrap
 // of the rounds saying how firmly they decide (reported beside the sweep's verdict; see
-// confirmBand). Separately: does the
-// open-loop generator hold its target rate within 1%?
+// confirmBand). Separately: does the open-loop generator hold its target rate within 1%?
 // Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
 // is more than sampling noise.
 import { once } from 'node:events';
@@ -303,8 +302,8 @@ interface ConfirmedAdvice {
  * 3. The confirmation: the sizes that decide the goal measured again, all of them in each round
  * (order reversed every other round), for --confirm-rounds rounds, and judged by the same yardstick
  * on the lower quartile of their rounds' p99s and the median of their throughputs
- * (CONFIRM_P99_QUANTILE; the all-median verdict is kept beside it). Why: one exhaustive sweep cannot resolve the goal on the fixed
- * service-time shapes. A size's p99 in one 1200 ms run moves by about 10% on this VM (client
+ * (CONFIRM_P99_QUANTILE; the all-median verdict is kept beside it). Why: one exhaustive sweep
+ * cannot resolve the goal on the fixed service-time shapes. A size's p99 in one 1200 ms run moves by about 10% on this VM (client
  * garbage collection stalls every operation in flight), as much as the goal's tolerance; the
  * sweep's best p99 is the lowest of ~70 such values (biased low: the winner's curse); and its
  * passes lie minutes apart, while the machine's speed drifts over minutes. Here every size is

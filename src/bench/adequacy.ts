@@ -94,6 +94,14 @@ export interface PointsOptions {
   p99Quantile?: number;
 }
 
+/** Options of evaluatePoolSizes (see there). */
+export interface EvaluateOptions {
+  pick?: number;
+  criteria?: Partial<VerificationCriteria> | undefined;
+  marks?: Record<number, string[]>;
+  bestFromSmoothed?: boolean;
+}
+
 /**
  * The runs of a sweep as one point per configuration label, smallest pool first. Repeats are
  * combined per metric by their median (two repeats: their mean; the p99 by `p99Quantile`): one run
@@ -156,10 +164,7 @@ const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.s
  * default: where sizes are sparse, an isolated size may be the only one that shows the real best.
  * Pure: the benchmark uses it on its exhaustive sweep too.
  */
-export function evaluatePoolSizes(
-  points: readonly PoolSizePoint[],
-  options: { pick?: number; criteria?: Partial<VerificationCriteria> | undefined; marks?: Record<number, string[]>; bestFromSmoothed?: boolean } = {},
-): PoolSizeEvaluation {
+export function evaluatePoolSizes(points: readonly PoolSizePoint[], options: EvaluateOptions = {}): PoolSizeEvaluation {
   const criteria: VerificationCriteria = { ...DEFAULT_CRITERIA, ...options.criteria };
   const succeeded = (p: PoolSizePoint) => p.ops > p.errors;
   const judgeP99 = (p: PoolSizePoint) => p.ops - p.errors >= criteria.minP99Samples;
@@ -264,7 +269,7 @@ export interface ResampleOptions {
   seed?: number | string;
   points?: PointsOptions;
   /** Options of evaluatePoolSizes for each resample. */
-  evaluate?: { criteria?: Partial<VerificationCriteria>; bestFromSmoothed?: boolean };
+  evaluate?: Pick<EvaluateOptions, 'criteria' | 'bestFromSmoothed'>;
   /** A size whose verdict is counted in each resample (e.g. the advice). */
   pick?: number;
   /** With `pick`: also count the resamples where it is adequate and at most this multiple of the smallest adequate size. */

@@ -26,6 +26,7 @@ export {
   pointsFromSweep,
   resampleRounds,
   DEFAULT_CRITERIA,
+  type EvaluateOptions,
   type PointsOptions,
   type ResampleOptions,
   type ResampledVerdicts,
