@@ -65,18 +65,29 @@ export interface AdviseVerification extends PoolSizeEvaluation {
   pairedCheck?: PairedCheck;
 }
 
+/** One side-by-side pair: the smaller size's run, then the larger one's. */
+export interface SideBySidePair {
+  recommended: { throughput: number; p99MS: number };
+  candidate: { throughput: number; p99MS: number };
+  /** Whether the two p99s were compared: both runs had at least `minP99Samples` successful operations. */
+  p99Judged: boolean;
+  /** The smaller size's throughput < throughputShare × the larger one's, or (when p99Judged) its p99 > p99Factor × the larger one's. */
+  recommendedShort: boolean;
+}
+
 export interface PairedCheck {
   /** The size the advice would move to. */
   candidate: number;
-  pairs: Array<{
-    recommended: { throughput: number; p99MS: number };
-    candidate: { throughput: number; p99MS: number };
-    /** Whether the two p99s were compared: both runs had at least `minP99Samples` successful operations. */
-    p99Judged: boolean;
-    /** The recommendation's throughput < throughputShare × the candidate's, or (when p99Judged) its p99 > p99Factor × the candidate's. */
-    recommendedShort: boolean;
-  }>;
+  pairs: SideBySidePair[];
   confirmed: boolean;
+  /**
+   * When the move was confirmed and the candidate is more than one size above the recommendation:
+   * the size between them (their geometric mean, rounded), measured side by side with the candidate
+   * in the same way. The advice moves only to it unless it too falls short in both pairs (`short`):
+   * the sizes between were measured once each, and one run apiece is no proof that all of them fall
+   * short (with sizes at 1.25, 1.5 and 2 × the answer, the move would otherwise double the pool).
+   */
+  between?: { size: number; pairs: SideBySidePair[]; short: boolean };
 }
 
 export interface AdviseResult {
@@ -272,13 +283,13 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
     // twice more and move only if the answer falls short of the candidate in both pairs.
     let pairedCheck: PairedCheck | undefined;
     const candidate = verifiedPoolSize(evaluation, recommendation.maxPoolSize);
-    if (candidate !== recommendation.maxPoolSize && !options.signal?.aborted) {
-      const criteria = evaluation.criteria;
-      const pairs: PairedCheck['pairs'] = [];
+    /** `smaller` and `larger` measured alternately PAIRED_CHECKS times; whether `smaller` fell short in every pair. */
+    const sideBySide = async (smaller: number, larger: number) => {
+      const pairs: SideBySidePair[] = [];
       for (let i = 0; i < PAIRED_CHECKS && !options.signal?.aborted; i++) {
         const before = runs.length;
-        await measureSizes([recommendation.maxPoolSize, candidate], true);
-        // measureSizes runs its sizes smallest first: the answer, then the (larger) candidate.
+        await measureSizes([smaller, larger], true);
+        // measureSizes runs its sizes smallest first.
         const [mine, theirs] = runs.slice(before).map((run) => ({
           throughput: run.result.throughput,
           p99MS: run.result.latency.p99,
@@ -286,15 +297,22 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
           successes: run.result.ops - run.result.errors,
         }));
         if (mine === undefined || theirs === undefined) break;
-        const recommendedShort = isShortOf(mine, theirs, criteria);
         pairs.push({
           recommended: { throughput: mine.throughput, p99MS: mine.p99MS },
           candidate: { throughput: theirs.throughput, p99MS: theirs.p99MS },
-          p99Judged: pairP99Judged(mine, theirs, criteria),
-          recommendedShort,
+          p99Judged: pairP99Judged(mine, theirs, evaluation.criteria),
+          recommendedShort: isShortOf(mine, theirs, evaluation.criteria),
         });
       }
-      pairedCheck = { candidate, pairs, confirmed: pairs.length === PAIRED_CHECKS && pairs.every((pair) => pair.recommendedShort) };
+      return { pairs, short: pairs.length === PAIRED_CHECKS && pairs.every((pair) => pair.recommendedShort) };
+    };
+    if (candidate !== recommendation.maxPoolSize && !options.signal?.aborted) {
+      const check = await sideBySide(recommendation.maxPoolSize, candidate);
+      pairedCheck = { candidate, pairs: check.pairs, confirmed: check.short };
+      const between = betweenSize(recommendation.maxPoolSize, candidate);
+      if (check.short && between !== null && !options.signal?.aborted) {
+        pairedCheck.between = { size: between, ...(await sideBySide(between, candidate)) };
+      }
       evaluation = evaluate();
     }
     verification = {
@@ -323,6 +341,17 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
     warmupMS,
     elapsedMS: performance.now() - started,
   };
+}
+
+/** The size a move up checks between the recommendation and the candidate: their geometric mean, or null when they are adjacent. */
+export function betweenSize(recommended: number, candidate: number): number | null {
+  if (candidate - recommended < 2) return null;
+  return Math.min(candidate - 1, Math.max(recommended + 1, Math.round(Math.sqrt(recommended * candidate))));
+}
+
+/** Where a confirmed move goes: the size between when it kept up with the candidate, else the candidate. */
+export function movedTo(check: PairedCheck): number {
+  return check.between && !check.between.short ? check.between.size : check.candidate;
 }
 
 function adviceFrom(recommendation: PoolSizeRecommendation, verification: AdviseVerification | null, load: LoadShape, capacity: CapacityEstimate): AdviseResult['advice'] {
@@ -362,7 +391,7 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
       notes.push(`No measured pool size met ${yardstick}: the runs are probably too noisy; measure longer (durationMS) on a quieter machine.`);
     } else {
       const check = verification.pairedCheck;
-      maxPoolSize = check ? (check.confirmed ? check.candidate : pick) : verifiedPoolSize(verification, pick);
+      maxPoolSize = check ? (check.confirmed ? movedTo(check) : pick) : verifiedPoolSize(verification, pick);
       const got = verification.pick ? ` (${pct(verification.pick.throughputShare)} of the best throughput, p99 ${verification.pick.p99Ratio.toFixed(2)} × the best)` : '';
       const smaller = verification.adequate.filter((size) => size < pick);
       if (check && !check.confirmed) {
@@ -390,10 +419,20 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
         );
       } else {
         verdict = 'adjusted';
-        notes.push(
-          `The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did` +
-            (check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs).` : '.'),
-        );
+        const between = check?.between;
+        if (check && between && !between.short) {
+          const held = between.pairs.filter((pair) => !pair.recommendedShort).length;
+          notes.push(
+            `The model's ${pick} did not meet ${yardstick}${got}, and ${check.candidate} did (${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs); ` +
+              `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate} in ${held} of ${between.pairs.length} side-by-side pairs.`,
+          );
+        } else {
+          notes.push(
+            `The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did` +
+              (check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs` : '') +
+              (between ? `, as did ${between.size} in ${between.pairs.length} of ${between.pairs.length}).` : check ? ').' : '.'),
+          );
+        }
       }
     }
   }

@@ -1,4 +1,5 @@
 import type { SweepResult } from './sweep.js';
+import { LatencyRecorder } from './histogram.js';
 import { createRandom } from '../util/random.js';
 
 /**
@@ -92,6 +93,13 @@ export interface PointsOptions {
    * estimates what the pool does with less of the machine in it. Throughput stays the median.
    */
   p99Quantile?: number;
+  /**
+   * Take a size's p99 from all its operations instead: the p99 of its runs' latency histograms
+   * merged (`result.latencyHistogram`, which the load generators write). Each run then counts by
+   * its operations, and the tail is estimated from all of them rather than from each run's top
+   * 1% alone. Excludes `p99Quantile`.
+   */
+  mergeHistograms?: boolean;
 }
 
 /** Options of evaluatePoolSizes (see there). */
@@ -111,6 +119,7 @@ export interface EvaluateOptions {
 export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>, options: PointsOptions = {}): PoolSizePoint[] {
   const p99Quantile = options.p99Quantile ?? 0.5;
   if (!(p99Quantile >= 0 && p99Quantile <= 1)) throw new RangeError(`p99Quantile must be between 0 and 1, got ${p99Quantile}`);
+  if (options.mergeHistograms && options.p99Quantile !== undefined) throw new RangeError('p99Quantile and mergeHistograms exclude each other: merged histograms give one p99 per size');
   const byLabel = new Map<string, SweepResult['runs']>();
   for (const run of sweep.runs) {
     const runs = byLabel.get(run.label);
@@ -126,7 +135,7 @@ export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>, options: Point
       runs: runs.length,
       throughput: of((r) => r.result.throughput),
       p50MS: of((r) => r.result.latency.p50),
-      p99MS: quantile(runs.map((r) => r.result.latency.p99), p99Quantile),
+      p99MS: options.mergeHistograms ? mergedP99(label, runs) : quantile(runs.map((r) => r.result.latency.p99), p99Quantile),
       waitP99MS: of((r) => r.poolWait.p99),
       ops: sum((r) => r.result.ops),
       errors: sum((r) => r.result.errors),
@@ -134,6 +143,12 @@ export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>, options: Point
     };
   });
   return bySize(points);
+}
+
+function mergedP99(label: string, runs: SweepResult['runs']): number {
+  const histograms = runs.map((run) => run.result.latencyHistogram);
+  if (histograms.some((h) => h === undefined)) throw new RangeError(`mergeHistograms: a run of ${label} has no latencyHistogram`);
+  return LatencyRecorder.merge(histograms as string[]).summary().p99;
 }
 
 /** Median; the mean of the middle two for an even count. */

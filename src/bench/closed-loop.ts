@@ -73,6 +73,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<LoadRes
     latency: latency.summary(),
     achievedRate: perSecond(started, elapsedMS),
     concurrency,
+    latencyHistogram: latency.encode(),
     latencyDistribution: latency.distribution(),
     errorSamples: errors.samples,
   };

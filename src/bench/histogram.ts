@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** Latency percentiles in milliseconds. */
 export interface LatencySummary {
@@ -34,6 +34,17 @@ export class LatencyRecorder {
     useWebAssembly: false,
   });
 
+  /**
+   * One recorder holding every value of the given histograms (each as `encode()` wrote it, e.g. a
+   * run's `latencyHistogram`): the latencies of all their operations together, so the p99 of
+   * several runs is the p99 of all their operations rather than some average of their p99s.
+   */
+  static merge(encoded: Iterable<string>): LatencyRecorder {
+    const merged = new LatencyRecorder();
+    for (const histogram of encoded) merged.histogram.add(decodeHistogram(histogram));
+    return merged;
+  }
+
   /** Records a duration given in (fractional) milliseconds; anything under 1 µs counts as 1 µs. */
   recordMS(durationMS: number): void {
     if (!Number.isFinite(durationMS)) return;
@@ -68,7 +79,32 @@ export class LatencyRecorder {
     return DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, valueMS: Math.min(this.percentileMS(percentile), max) }));
   }
 
+  /**
+   * The histogram in HdrHistogram's compressed base64 form (values in microseconds), which any
+   * HdrHistogram implementation decodes; a few hundred characters for a typical run.
+   */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.histogram);
+  }
+
   reset(): void {
     this.histogram.reset();
   }
+}
+
+// Decoding costs about as much as merging: a bootstrap merges the same runs many times over.
+const decoded = new Map<string, Histogram>();
+const DECODED_CACHE_LIMIT = 10_000;
+
+function decodeHistogram(encoded: string): Histogram {
+  let histogram = decoded.get(encoded);
+  if (histogram) return histogram;
+  try {
+    histogram = decodeFromCompressedBase64(encoded, 32, false);
+  } catch (error) {
+    throw new RangeError(`not an encoded latency histogram (${(error as Error).message})`);
+  }
+  if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear();
+  decoded.set(encoded, histogram);
+  return histogram;
 }

@@ -130,6 +130,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
     maxOutstanding,
     uncorrectedLatency: uncorrected.summary(),
     schedulingLag: { mean: lagSummary.mean, p99: lagSummary.p99, max: lagSummary.max },
+    latencyHistogram: latency.encode(),
     latencyDistribution: latency.distribution(),
     errorSamples: errors.samples,
   };

@@ -39,6 +39,11 @@ export interface LoadResult {
   uncorrectedLatency?: LatencySummary;
   /** Open loop: how late operations were started relative to their schedule, in ms. */
   schedulingLag?: { mean: number; p99: number; max: number };
+  /**
+   * The histogram behind `latency` (microseconds, HdrHistogram's compressed base64; see
+   * LatencyRecorder.merge): runs merged this way give the percentiles of all their operations.
+   */
+  latencyHistogram?: string;
   /** Latency percentile distribution (ms) for charts. */
   latencyDistribution: DistributionPoint[];
   /** Up to five distinct error messages, to tell what failed. */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { adviseWorkload, describeKnee, type AdviseResult } from '../advisor/index.js';
 import type { VerificationRow } from '../advisor/verify.js';
-import { describeShape } from '../advisor/advise.js';
+import { describeShape, type SideBySidePair } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
 import { toJSON } from '../bench/report/format.js';
 import type { ServerOptions } from '../server/index.js';
@@ -211,12 +211,17 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
     }
     if (v.pairedCheck) {
       const c = v.pairedCheck;
-      const pairs = c.pairs
-        .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.p99Judged ? '' : ' (p99 not compared: few samples)'}${pair.recommendedShort ? ' (short)' : ''}`)
-        .join('; ');
-      out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
+      const pairs = (list: SideBySidePair[]) =>
+        list
+          .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.p99Judged ? '' : ' (p99 not compared: few samples)'}${pair.recommendedShort ? ' (short)' : ''}`)
+          .join('; ');
+      out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs(c.pairs)} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
+      if (c.between) out.push(`  side by side, ${c.between.size} vs ${c.candidate}: ${pairs(c.between.pairs)} → ${c.between.short ? `short in every pair: ${c.candidate}` : `not short in every pair: ${c.between.size}`}`);
     }
-    if (a.verdict === 'adjusted') out.push(s.yellow(`  → advising ${a.maxPoolSize}, the smallest larger adequate size`));
+    if (a.verdict === 'adjusted') {
+      const between = v.pairedCheck?.between;
+      out.push(s.yellow(`  → advising ${a.maxPoolSize}, ${between && !between.short ? `between the answer and the smallest larger adequate size (${v.pairedCheck!.candidate})` : 'the smallest larger adequate size'}`));
+    }
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));
   return `${out.join('\n')}\n`;

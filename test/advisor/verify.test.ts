@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeCapacity } from '../../src/advisor/capacity.js';
 import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
-import { resampleRounds } from '../../src/bench/index.js';
+import { LatencyRecorder, resampleRounds, type PointsOptions } from '../../src/bench/index.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
+import { betweenSize, movedTo, type PairedCheck } from '../../src/advisor/advise.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
 
@@ -162,6 +163,21 @@ test('evaluation: the advice does not jump to a size far above the answer on the
   assert.equal(verifiedPoolSize(evaluatePoolSizes([...points.slice(0, 4), point(24, 1600, 40)], { pick: 12 }), 12), 24);
 });
 
+test('a move up: the size between the answer and the candidate is their geometric mean; the advice goes there unless it fell short too', () => {
+  // 11 → 22 (the most a move can be): 15.6 → 16, which halves the step.
+  assert.equal(betweenSize(11, 22), 16);
+  assert.equal(betweenSize(12, 15), 13);
+  // Adjacent sizes have nothing between; one apart, the one in the middle.
+  assert.equal(betweenSize(22, 23), null);
+  assert.equal(betweenSize(10, 12), 11);
+  assert.equal(betweenSize(1, 3), 2);
+  const pair = (recommendedShort: boolean) => ({ recommended: { throughput: 1, p99MS: 1 }, candidate: { throughput: 1, p99MS: 1 }, p99Judged: true, recommendedShort });
+  const check: PairedCheck = { candidate: 22, pairs: [pair(true), pair(true)], confirmed: true };
+  assert.equal(movedTo(check), 22, 'no size between measured');
+  assert.equal(movedTo({ ...check, between: { size: 16, pairs: [pair(true), pair(false)], short: false } }), 16, 'kept up in one of two pairs');
+  assert.equal(movedTo({ ...check, between: { size: 16, pairs: [pair(true), pair(true)], short: true } }), 22, 'short in both pairs');
+});
+
 test('side by side: the answer is short of a larger size only by the yardstick (3% throughput, 1.1 × p99)', () => {
   const criteria = { throughputShare: 0.97, p99Factor: 1.1 };
   const run = (throughput: number, p99MS: number, ok = true) => ({ throughput, p99MS, ok });
@@ -251,6 +267,52 @@ test('pointsFromSweep: p99Quantile takes a lower quantile of the repeated p99s; 
   assert.equal(lower.throughput, median.throughput);
   assert.equal(lower.throughput, 995);
   assert.throws(() => pointsFromSweep(sweep, { p99Quantile: 1.5 }), /p99Quantile must be between 0 and 1/);
+});
+
+/** A run whose latency histogram holds `count` operations at `ms`, then `slow` more at `slowMS`. */
+function runWithLatencies(maxPoolSize: number, count: number, ms: number, slow = 0, slowMS = 0): SweepRun {
+  const recorder = new LatencyRecorder();
+  for (let i = 0; i < count; i++) recorder.recordMS(ms);
+  for (let i = 0; i < slow; i++) recorder.recordMS(slowMS);
+  const base = run(maxPoolSize, count + slow, recorder.summary().p99);
+  return { ...base, result: { ...base.result, ops: count + slow, latencyHistogram: recorder.encode() } };
+}
+
+test("pointsFromSweep: mergeHistograms takes the p99 of all the runs' operations", () => {
+  // A long run that is all fast, and a short one whose p99 a few slow operations set: their p99s
+  // are 10 and 100 ms (median 55), but 5 slow operations of 1100 are under 1% of all of them.
+  // (The histogram keeps 3 significant digits: values come back within 0.1%.)
+  const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= expected * 0.001, `${actual} is not ${expected}`);
+  const sweep = { runs: [runWithLatencies(8, 1000, 10), runWithLatencies(8, 95, 10, 5, 100)] } as SweepResult;
+  near(sweep.runs[0].result.latency.p99, 10);
+  near(sweep.runs[1].result.latency.p99, 100);
+  near(pointsFromSweep(sweep)[0].p99MS, 55);
+  const [merged] = pointsFromSweep(sweep, { mergeHistograms: true });
+  near(merged.p99MS, 10);
+  // 15 slow of 1110: more than 1%, so the merged p99 is slow.
+  const slower = { runs: [runWithLatencies(8, 1000, 10), runWithLatencies(8, 95, 10, 15, 100)] } as SweepResult;
+  near(pointsFromSweep(slower, { mergeHistograms: true })[0].p99MS, 100);
+  assert.throws(() => pointsFromSweep({ runs: [...sweep.runs, run(8, 1000, 10)] }, { mergeHistograms: true }), /a run of 8 has no latencyHistogram/);
+  assert.throws(() => pointsFromSweep(sweep, { mergeHistograms: true, p99Quantile: 0.25 }), /exclude each other/);
+  const garbled = { ...sweep.runs[0], result: { ...sweep.runs[0].result, latencyHistogram: 'not base64!' } };
+  assert.throws(() => pointsFromSweep({ runs: [garbled] }, { mergeHistograms: true }), /not an encoded latency histogram/);
+});
+
+test('resampleRounds with merged histograms: a round counts by its operations', () => {
+  // Size 5 has one slow round of four: 60 operations at 200 ms beside 990 at 40 ms. Merged, one
+  // draw of that round is enough to put them over 1% of a resample's operations (60 of 4020), so
+  // 5 is the smallest adequate size only when a resample misses that round: (3/4)^4 = 0.32. By the
+  // median of the rounds' p99s it takes two draws of it: 5 wins in 0.74 of resamples.
+  const rounds = [0, 1, 2, 3].map((i) => [runWithLatencies(4, 700, 80), runWithLatencies(5, 990, 40, i === 0 ? 60 : 0, 200), runWithLatencies(6, 1000, 40), runWithLatencies(7, 1000, 40)]);
+  const share = (points: PointsOptions) => {
+    const verdicts = resampleRounds(rounds, { resamples: 400, seed: 2, points, evaluate: { criteria: { minP99Samples: 0 } } });
+    assert.deepEqual(verdicts.smallestAdequate.map((x) => x.maxPoolSize), [5, 6]);
+    return verdicts.smallestAdequate[0].share;
+  };
+  const merged = share({ mergeHistograms: true });
+  assert.ok(merged > 0.22 && merged < 0.42, `merged: 5 smallest adequate in ${merged} of resamples`);
+  const median = share({});
+  assert.ok(median > 0.64 && median < 0.84, `median: 5 smallest adequate in ${median} of resamples`);
 });
 
 test('resampleRounds: draws whole rounds and reports how often each size is the smallest adequate one', () => {

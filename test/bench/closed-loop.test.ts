@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { startServer, type EmbeddedServer } from '../../src/server/index.js';
-import { createWorkload, runClosedLoop, type LoadProgress } from '../../src/bench/index.js';
+import { createWorkload, LatencyRecorder, runClosedLoop, type LoadProgress } from '../../src/bench/index.js';
 
 let server: EmbeddedServer;
 before(async () => {
@@ -45,6 +45,13 @@ test('closed loop runs exactly N operations with N workers in flight', async () 
     assert.ok(result.latency.p50 > 0 && result.latency.p50 <= result.latency.p99 && result.latency.p99 <= result.latency.max);
     assert.ok(result.latency.mean > 0);
     assert.equal(result.latencyDistribution.at(-1)?.valueMS, result.latency.max);
+    // The encoded histogram holds every successful operation, with the summary's percentiles.
+    const histogram = LatencyRecorder.merge([result.latencyHistogram!]);
+    assert.equal(histogram.count, 200);
+    const { p50, p90, p99 } = histogram.summary();
+    // (The decoded maximum is its bucket's top, not the exact value: the summary clamps to the exact one.)
+    assert.deepEqual({ p50, p90, p99 }, { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 });
+    assert.equal(LatencyRecorder.merge([result.latencyHistogram!, result.latencyHistogram!]).count, 400);
     assert.equal(progress.at(-1)?.fraction, 1);
     assert.equal(progress.at(-1)?.completed, 200);
   } finally {
@@ -63,6 +70,7 @@ test('closed loop counts failed operations separately and samples their errors',
     assert.equal(result.ops, 120);
     assert.equal(result.errors, 5);
     assert.ok(Math.abs(result.throughput - (115 * 1000) / result.durationMS) < 1e-6, 'throughput counts successes only');
+    assert.equal(LatencyRecorder.merge([result.latencyHistogram!]).count, 115, 'failed operations have no latency');
     assert.equal(result.errorSamples.length, 1, 'identical errors are sampled once');
     assert.match(result.errorSamples[0], /MongoServerError/);
   } finally {

@@ -92,6 +92,8 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
       assert.equal(pair.recommendedShort, short);
     }
     assert.equal(check.confirmed, check.pairs.length === 2 && check.pairs.every((pair: { recommendedShort: boolean }) => pair.recommendedShort));
+    // The size between is checked only after a confirmed move over more than one size.
+    assert.equal(check.between?.size, check.confirmed && check.candidate - r.recommendation.maxPoolSize >= 2 ? Math.round(Math.sqrt(r.recommendation.maxPoolSize * check.candidate)) : undefined);
   }
   if (r.advice.verdict === 'verified') {
     assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
@@ -99,7 +101,7 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   }
   if (r.advice.verdict === 'adjusted') {
     assert.ok(check?.confirmed, 'a move up only after the side-by-side check');
-    assert.equal(r.advice.maxPoolSize, check.candidate);
+    assert.equal(r.advice.maxPoolSize, check.between && !check.between.short ? check.between.size : check.candidate);
   }
   assert.equal(r.rules.driverDefault.maxPoolSize, 100);
   assert.equal(r.rules.seedFormula.concurrentRequests, 16);
