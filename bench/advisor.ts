@@ -13,7 +13,8 @@
 // goal (from where the sweep's throughput reached 80% of its best to past 1.25 × the advice) and
 // the sweep's best sizes, measured in turn for --confirm-rounds rounds and judged the same way on
 // the lower quartile of their rounds' p99s and the median of their throughputs, with a bootstrap
-// of the rounds saying how firmly they decide (reported beside the sweep's verdict; see
+// of the rounds saying how firmly they decide (reported beside the sweep's verdict, and beside it
+// the same judgement on the median of the rounds and on all their operations, merged; see
 // confirmBand). Separately: does the open-loop generator hold its target rate within 1%?
 // Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
 // is more than sampling noise.
@@ -21,7 +22,7 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation, type VerificationRow } from '../src/advisor/index.js';
-import { createWorkload, resampleRounds, runClosedLoop, runOpenLoop, runSweep, type ResampledVerdicts, type SweepRun } from '../src/bench/index.js';
+import { createWorkload, resampleRounds, runClosedLoop, runOpenLoop, runSweep, type PointsOptions, type ResampledVerdicts, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
 import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
 
@@ -245,6 +246,7 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
           sizes: advice.verification.sizes,
           adequate: advice.verification.adequate,
           best: advice.verification.best,
+          ...(advice.verification.pairedCheck && { pairedCheck: advice.verification.pairedCheck }),
         },
       },
       sweep: points.map((p) => {
@@ -270,7 +272,8 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
 
 /** A size of the confirmation: its verdict (the yardstick's row) and each round's run, in round order. */
 export type ConfirmedSize = Pick<VerificationRow, 'maxPoolSize' | 'throughput' | 'p99MS' | 'judged' | 'throughputShare' | 'p99Ratio' | 'adequate'> & {
-  rounds: Array<{ throughput: number; p99MS: number }>;
+  /** Each round's run; `histogram`: its latency histogram (LatencyRecorder.encode), for re-analysis. */
+  rounds: Array<{ throughput: number; p99MS: number; histogram?: string }>;
 };
 
 export interface Confirmation {
@@ -283,10 +286,19 @@ export interface Confirmation {
   smallestAdequate: number | null;
   advice: ConfirmedAdvice;
   /** The judgement with each size's p99 taken as the median of its rounds, as before the eighth session. */
-  median: { best: PoolSizeEvaluation['best']; smallestAdequate: number | null; advice: ConfirmedAdvice; resampled: ResampledVerdicts };
+  median: AlternativeVerdict;
+  /** The judgement with each size's p99 taken from all its rounds' operations (merged histograms; since the ninth session). */
+  merged: AlternativeVerdict;
   /** The rounds resampled (resampleRounds): how often each size came out smallest adequate, and the advice within the goal. */
   resampled: ResampledVerdicts;
   sizes: ConfirmedSize[];
+}
+
+interface AlternativeVerdict {
+  best: PoolSizeEvaluation['best'];
+  smallestAdequate: number | null;
+  advice: ConfirmedAdvice;
+  resampled: ResampledVerdicts;
 }
 
 interface ConfirmedAdvice {
@@ -302,7 +314,8 @@ interface ConfirmedAdvice {
  * 3. The confirmation: the sizes that decide the goal measured again, all of them in each round
  * (order reversed every other round), for --confirm-rounds rounds, and judged by the same yardstick
  * on the lower quartile of their rounds' p99s and the median of their throughputs
- * (CONFIRM_P99_QUANTILE; the all-median verdict is kept beside it). Why: one exhaustive sweep
+ * (CONFIRM_P99_QUANTILE; the all-median verdict is kept beside it, and since the ninth session the
+ * verdict on each size's p99 over all its rounds' operations, from their merged histograms). Why: one exhaustive sweep
  * cannot resolve the goal on the fixed service-time shapes. A size's p99 in one 1200 ms run moves by about 10% on this VM (client
  * garbage collection stalls every operation in flight), as much as the goal's tolerance; the
  * sweep's best p99 is the lowest of ~70 such values (biased low: the winner's curse); and its
@@ -350,15 +363,18 @@ async function confirmBand(
   }
   process.stderr.write(`[${shape.name}] confirmation: ${from}..${to}${references.size ? ` and ${[...references].sort((a, b) => a - b).join(', ')}` : ''}, ${roundCount} rounds in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   const runs = rounds.flat();
-  const judgeRounds = (p99Quantile: number) => {
-    const evaluation = evaluatePoolSizes(pointsFromSweep({ runs }, { p99Quantile }), { bestFromSmoothed: true });
+  const judgeRounds = (points: PointsOptions) => {
+    const evaluation = evaluatePoolSizes(pointsFromSweep({ runs }, points), { bestFromSmoothed: true });
     const { row, over, meetsGoal } = goalVerdict(evaluation, advice, 'advice');
     const verdict: ConfirmedAdvice = { maxPoolSize: advice, adequate: row.adequate, throughputShare: row.throughputShare, p99Ratio: row.p99Ratio, overSmallestAdequate: over, meetsGoal };
-    const resampled = resampleRounds(rounds, { resamples: CONFIRM_RESAMPLES, seed: 1, points: { p99Quantile }, evaluate: { bestFromSmoothed: true }, pick: advice, goalFactor: GOAL_FACTOR });
+    const resampled = resampleRounds(rounds, { resamples: CONFIRM_RESAMPLES, seed: 1, points, evaluate: { bestFromSmoothed: true }, pick: advice, goalFactor: GOAL_FACTOR });
     return { evaluation, verdict, resampled };
   };
-  const { evaluation, verdict, resampled } = judgeRounds(CONFIRM_P99_QUANTILE);
-  const median = judgeRounds(0.5);
+  const { evaluation, verdict, resampled } = judgeRounds({ p99Quantile: CONFIRM_P99_QUANTILE });
+  const alternative = (points: PointsOptions): AlternativeVerdict => {
+    const judged = judgeRounds(points);
+    return { best: judged.evaluation.best, smallestAdequate: judged.evaluation.smallestAdequate, advice: judged.verdict, resampled: judged.resampled };
+  };
   return {
     rounds: roundCount,
     band: { from, to },
@@ -367,7 +383,8 @@ async function confirmBand(
     adequate: evaluation.adequate,
     smallestAdequate: evaluation.smallestAdequate,
     advice: verdict,
-    median: { best: median.evaluation.best, smallestAdequate: median.evaluation.smallestAdequate, advice: median.verdict, resampled: median.resampled },
+    median: alternative({ p99Quantile: 0.5 }),
+    merged: alternative({ mergeHistograms: true }),
     resampled,
     sizes: evaluation.rows.map((r) => ({
       maxPoolSize: r.maxPoolSize,
@@ -377,7 +394,9 @@ async function confirmBand(
       throughputShare: r.throughputShare,
       p99Ratio: r.p99Ratio,
       adequate: r.adequate,
-      rounds: runs.filter((run) => run.config.maxPoolSize === r.maxPoolSize).map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99 })),
+      rounds: runs
+        .filter((run) => run.config.maxPoolSize === r.maxPoolSize)
+        .map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99, ...(run.result.latencyHistogram !== undefined && { histogram: run.result.latencyHistogram }) })),
     })),
   };
 }
@@ -501,8 +520,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         `advice adequate in ${pct(r.pick?.adequateShare ?? 0)}, within the goal in ${pct(r.pick?.withinGoalShare ?? 0)}`;
       console.log(`confirmed: ${verdictLine(a)}`);
       console.log(`  ${firmness(c.resampled)}`);
-      console.log(`by the median of the rounds: smallest adequate ${c.median.smallestAdequate ?? 'none'}, best p99 ${c.median.best.p99.value.toFixed(1)} ms; ${verdictLine(c.median.advice)}`);
-      console.log(`  ${firmness(c.median.resampled)}`);
+      for (const [name, v] of [['by the median of the rounds', c.median], ["by all the rounds' operations (merged histograms)", c.merged]] as const) {
+        console.log(`${name}: smallest adequate ${v.smallestAdequate ?? 'none'}, best p99 ${v.best.p99.value.toFixed(1)} ms; ${verdictLine(v.advice)}`);
+        console.log(`  ${firmness(v.resampled)}`);
+      }
     }
   }
   console.log('\nopen-loop generator: started operations per second vs target');
