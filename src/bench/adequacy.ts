@@ -145,10 +145,23 @@ export function pointsFromSweep(sweep: Pick<SweepResult, 'runs'>, options: Point
   return bySize(points);
 }
 
+// Decoding costs about as much as merging, and a bootstrap merges the same runs many times over:
+// each run's decoded histogram is kept as long as its result object is (and no longer).
+const decodedHistograms = new WeakMap<SweepResult['runs'][number]['result'], LatencyRecorder>();
+
 function mergedP99(label: string, runs: SweepResult['runs']): number {
-  const histograms = runs.map((run) => run.result.latencyHistogram);
-  if (histograms.some((h) => h === undefined)) throw new RangeError(`mergeHistograms: a run of ${label} has no latencyHistogram`);
-  return LatencyRecorder.merge(histograms as string[]).summary().p99;
+  const merged = new LatencyRecorder();
+  for (const run of runs) {
+    const encoded = run.result.latencyHistogram;
+    if (encoded === undefined) throw new RangeError(`mergeHistograms: a run of ${label} has no latencyHistogram`);
+    let decoded = decodedHistograms.get(run.result);
+    if (!decoded) {
+      decoded = LatencyRecorder.decode(encoded);
+      decodedHistograms.set(run.result, decoded);
+    }
+    merged.add(decoded);
+  }
+  return merged.summary().p99;
 }
 
 /** Median; the mean of the middle two for an even count. */

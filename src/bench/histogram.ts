@@ -41,8 +41,26 @@ export class LatencyRecorder {
    */
   static merge(encoded: Iterable<string>): LatencyRecorder {
     const merged = new LatencyRecorder();
-    for (const histogram of encoded) merged.histogram.add(decodeHistogram(histogram));
+    for (const histogram of encoded) merged.add(LatencyRecorder.decode(histogram));
     return merged;
+  }
+
+  /** A recorder holding what `encode()` wrote; RangeError on anything else. */
+  static decode(encoded: string): LatencyRecorder {
+    const recorder = new LatencyRecorder();
+    let histogram: Histogram;
+    try {
+      histogram = decodeFromCompressedBase64(encoded, 32, false);
+    } catch (error) {
+      throw new RangeError(`not an encoded latency histogram (${(error as Error).message})`);
+    }
+    recorder.histogram.add(histogram);
+    return recorder;
+  }
+
+  /** Adds every value `other` holds to this recorder. */
+  add(other: LatencyRecorder): void {
+    this.histogram.add(other.histogram);
   }
 
   /** Records a duration given in (fractional) milliseconds; anything under 1 µs counts as 1 µs. */
@@ -90,21 +108,4 @@ export class LatencyRecorder {
   reset(): void {
     this.histogram.reset();
   }
-}
-
-// Decoding costs about as much as merging: a bootstrap merges the same runs many times over.
-const decoded = new Map<string, Histogram>();
-const DECODED_CACHE_LIMIT = 10_000;
-
-function decodeHistogram(encoded: string): Histogram {
-  let histogram = decoded.get(encoded);
-  if (histogram) return histogram;
-  try {
-    histogram = decodeFromCompressedBase64(encoded, 32, false);
-  } catch (error) {
-    throw new RangeError(`not an encoded latency histogram (${(error as Error).message})`);
-  }
-  if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear();
-  decoded.set(encoded, histogram);
-  return histogram;
 }
