@@ -427,11 +427,9 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
               `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate} in ${held} of ${between.pairs.length} side-by-side pairs.`,
           );
         } else {
-          notes.push(
-            `The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did` +
-              (check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs` : '') +
-              (between ? `, as did ${between.size} in ${between.pairs.length} of ${between.pairs.length}).` : check ? ').' : '.'),
-          );
+          const alsoShort = between ? `, as did ${between.size} in ${between.pairs.length} of ${between.pairs.length}` : '';
+          const evidence = check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs${alsoShort})` : '';
+          notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did${evidence}.`);
         }
       }
     }
