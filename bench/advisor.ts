@@ -15,7 +15,11 @@
 // the lower quartile of their rounds' p99s and the median of their throughputs, with a bootstrap
 // of the rounds saying how firmly they decide (reported beside the sweep's verdict, and beside it
 // the same judgement on the median of the rounds and on all their operations, merged; see
-// confirmBand). Separately: does the open-loop generator hold its target rate within 1%?
+// confirmBand). --advisor-runs N runs the advisor N times in a row, and the confirmation judges
+// every run's pick (how often the advice meets the goal, against one sweep and one confirmation);
+// --stall-ms S with --stall-every-ms E stalls one core for S ms every E ms on average while the
+// advisor runs, and only then, to see whether its answer holds when noise hits its own measurement.
+// Separately: does the open-loop generator hold its target rate within 1%?
 // Each size runs 1200 ms per pass: a p99 needs thousands of samples before a 10% difference in it
 // is more than sampling noise.
 import { once } from 'node:events';
@@ -92,6 +96,21 @@ async function startLoadModelServer(options: ServerOptions, pin: boolean): Promi
       const exited = once(child, 'exit');
       child.send({ type: 'stop' });
       await exited;
+    },
+  };
+}
+
+/** The injected stalls (bench/support/cpu-stalls.ts); `stop` resolves with how many ran. */
+async function startStalls(stallMS: number, everyMS: number): Promise<{ stop(): Promise<number> }> {
+  if (!(everyMS > 0)) throw new Error(`--stall-every-ms must be a positive number of milliseconds, got ${everyMS}`);
+  const child = forkSupport('cpu-stalls.ts', [String(stallMS), String(everyMS), '1']);
+  await once(child, 'message');
+  return {
+    async stop() {
+      const exited = once(child, 'exit');
+      const { stalls } = await request<{ stalls: number }>(child, { type: 'stop' }, 'stopped');
+      await exited;
+      return stalls;
     },
   };
 }
@@ -178,18 +197,33 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
     const callers: number = flags.callers;
     await warmServer(server.uri, callers, flags['server-warmup-ms']);
 
-    // 1. The advisor, as `poolkit advise --uri ...` runs it (its defaults).
-    process.stderr.write(`[${shape.name}] advisor...\n`);
-    const advice: AdviseResult = await adviseWorkload({ uri: server.uri, workload: 'findOne', load: { mode: 'closed', concurrency: callers }, seed: 1, database: DATABASE });
-    const firstEstimate = advice.capacity.refinedFrom?.serverCapacity;
-    process.stderr.write(
-      `[${shape.name}] advisor: recommended ${advice.recommendation.maxPoolSize}, advised ${advice.advice.maxPoolSize} (${advice.advice.verdict}) in ${(advice.elapsedMS / 1000).toFixed(1)} s\n`,
-    );
+    // 1. The advisor, as `poolkit advise --uri ...` runs it (its defaults), --advisor-runs times in
+    // a row: each run is a fresh measurement, and the confirmation judges every run's pick.
+    // With --stall-ms the machine stalls meanwhile (and only then: the sweep and the confirmation,
+    // which judge the picks, run without): does the advice hold when noise hits its measurement?
+    const stalls = flags['stall-ms'] > 0 ? await startStalls(flags['stall-ms'], flags['stall-every-ms']) : null;
+    const advices: AdviseResult[] = [];
+    for (let run = 1; run <= flags['advisor-runs']; run++) {
+      const of = flags['advisor-runs'] > 1 ? ` run ${run}/${flags['advisor-runs']}` : '';
+      process.stderr.write(`[${shape.name}] advisor${of}...\n`);
+      const result = await adviseWorkload({ uri: server.uri, workload: 'findOne', load: { mode: 'closed', concurrency: callers }, seed: 1, database: DATABASE });
+      process.stderr.write(
+        `[${shape.name}] advisor${of}: recommended ${result.recommendation.maxPoolSize}, advised ${result.advice.maxPoolSize} (${result.advice.verdict}) in ${(result.elapsedMS / 1000).toFixed(1)} s\n`,
+      );
+      advices.push(result);
+    }
+    const injectedStalls = stalls && { stallMS: flags['stall-ms'], everyMS: flags['stall-every-ms'], count: await stalls.stop() };
+    if (injectedStalls) process.stderr.write(`[${shape.name}] ${injectedStalls.count} stalls of ${injectedStalls.stallMS} ms injected during the advisor runs\n`);
+    const advice = advices[0];
 
     // 2. The exhaustive sweep, plus every size a rule or the advisor picked.
     const sizes = new Set(Array.from({ length: flags['max-pool'] }, (_, i) => i + 1));
-    const extra = [advice.advice.maxPoolSize, advice.recommendation.maxPoolSize, advice.rules.seedFormula.maxPoolSize, advice.rules.driverDefault.maxPoolSize, advice.rules.coresRule.maxPoolSize];
-    if (firstEstimate !== undefined) extra.push(firstEstimate);
+    const extra = [advice.rules.seedFormula.maxPoolSize, advice.rules.driverDefault.maxPoolSize, advice.rules.coresRule.maxPoolSize];
+    for (const result of advices) {
+      extra.push(result.advice.maxPoolSize, result.recommendation.maxPoolSize);
+      const firstEstimate = result.capacity.refinedFrom?.serverCapacity;
+      if (firstEstimate !== undefined) extra.push(firstEstimate);
+    }
     for (const size of extra) sizes.add(size);
     const ascending = [...sizes].sort((a, b) => a - b);
     const runs: SweepRun[] = [];
@@ -211,6 +245,7 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
     const judged: JudgedSize[] = [
       judgeSize('poolkit advise (advice)', advice.advice.maxPoolSize),
       judgeSize('poolkit advise (model)', advice.recommendation.maxPoolSize),
+      ...advices.slice(1).map((result, i) => judgeSize(`poolkit advise (advice, run ${i + 2})`, result.advice.maxPoolSize)),
       judgeSize(`seed formula (${advice.rules.seedFormula.concurrentRequests} × ${advice.rules.seedFormula.avgDurationS.toFixed(3)} s × 1.5)`, advice.rules.seedFormula.maxPoolSize),
       judgeSize('driver default', advice.rules.driverDefault.maxPoolSize),
       judgeSize(`cores × 2 + 1 (${advice.rules.coresRule.cores} cores)`, advice.rules.coresRule.maxPoolSize),
@@ -218,7 +253,7 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
     if (evaluation.smallestAdequate !== null) judged.unshift(judgeSize('smallest adequate (sweep)', evaluation.smallestAdequate));
     judged.unshift(judgeSize('best throughput (sweep)', evaluation.best.throughput.maxPoolSize));
 
-    const confirmation = await confirmBand(shape, server, flags, evaluation, advice.advice.maxPoolSize);
+    const confirmation = await confirmBand(shape, server, flags, evaluation, advices.map((result) => result.advice.maxPoolSize));
 
     return {
       shape: shape.name,
@@ -230,25 +265,10 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
       adequate: evaluation.adequate,
       unsmoothed: { best: unsmoothed.best, smallestAdequate: unsmoothed.smallestAdequate, adequate: unsmoothed.adequate },
       judged,
-      advisor: {
-        elapsedMS: Math.round(advice.elapsedMS),
-        measurement: {
-          arrivalRate: advice.measurement.arrivalRate,
-          holdTimeMS: advice.measurement.holdTimeMS,
-          throughput: advice.measurement.throughput,
-          serverTimeMS: advice.measurement.serverTimeMS,
-          eventLoopDelayMS: advice.measurement.eventLoopDelayMS,
-        },
-        capacity: advice.capacity,
-        recommendation: { maxPoolSize: advice.recommendation.maxPoolSize, minPoolSize: advice.recommendation.minPoolSize, waitQueueTimeoutMS: advice.recommendation.waitQueueTimeoutMS, limitedBy: advice.recommendation.limitedBy },
-        advice: advice.advice,
-        verification: advice.verification && {
-          sizes: advice.verification.sizes,
-          adequate: advice.verification.adequate,
-          best: advice.verification.best,
-          ...(advice.verification.pairedCheck && { pairedCheck: advice.verification.pairedCheck }),
-        },
-      },
+      ...(injectedStalls && { injectedStalls }),
+      advisor: advisorSummary(advice),
+      /** Every advisor run, the first one included (--advisor-runs). */
+      advisors: advices.map(advisorSummary),
       sweep: points.map((p) => {
         const row = evaluation.rows.find((r) => r.maxPoolSize === p.maxPoolSize)!;
         return {
@@ -270,6 +290,29 @@ async function benchShape(shape: Shape, flags: Record<string, any>) {
   }
 }
 
+/** What the results keep of one advisor run. */
+function advisorSummary(advice: AdviseResult) {
+  return {
+    elapsedMS: Math.round(advice.elapsedMS),
+    measurement: {
+      arrivalRate: advice.measurement.arrivalRate,
+      holdTimeMS: advice.measurement.holdTimeMS,
+      throughput: advice.measurement.throughput,
+      serverTimeMS: advice.measurement.serverTimeMS,
+      eventLoopDelayMS: advice.measurement.eventLoopDelayMS,
+    },
+    capacity: advice.capacity,
+    recommendation: { maxPoolSize: advice.recommendation.maxPoolSize, minPoolSize: advice.recommendation.minPoolSize, waitQueueTimeoutMS: advice.recommendation.waitQueueTimeoutMS, limitedBy: advice.recommendation.limitedBy },
+    advice: advice.advice,
+    verification: advice.verification && {
+      sizes: advice.verification.sizes,
+      adequate: advice.verification.adequate,
+      best: advice.verification.best,
+      ...(advice.verification.pairedCheck && { pairedCheck: advice.verification.pairedCheck }),
+    },
+  };
+}
+
 /** A size of the confirmation: its verdict (the yardstick's row) and each round's run, in round order. */
 export type ConfirmedSize = Pick<VerificationRow, 'maxPoolSize' | 'throughput' | 'p99MS' | 'judged' | 'throughputShare' | 'p99Ratio' | 'adequate'> & {
   /** Each round's run; `histogram`: its latency histogram (LatencyRecorder.encode), for re-analysis. */
@@ -285,6 +328,8 @@ export interface Confirmation {
   adequate: number[];
   smallestAdequate: number | null;
   advice: ConfirmedAdvice;
+  /** Every advisor run's pick (--advisor-runs; the first is `advice`), judged the same way, with the share of resamples in which it was adequate and within the goal. */
+  advices: Array<ConfirmedAdvice & { run: number; adequateShare: number; withinGoalShare: number }>;
   /** The judgement with each size's p99 taken as the median of its rounds, as before the eighth session. */
   median: AlternativeVerdict;
   /** The judgement with each size's p99 taken from all its rounds' operations (merged histograms; since the ninth session). */
@@ -338,13 +383,16 @@ async function confirmBand(
   server: LoadModelServer,
   flags: Record<string, any>,
   sweep: PoolSizeEvaluation,
-  advice: number,
+  advices: number[],
 ): Promise<Confirmation | null> {
   const roundCount: number = flags['confirm-rounds'];
   if (roundCount <= 0) return null;
   const maxPool: number = flags['max-pool'];
-  const from = Math.max(1, Math.min(advice - 1, sweep.rows.find((r) => r.throughputShare >= BAND_THROUGHPUT_SHARE)?.maxPoolSize ?? 1));
-  const to = Math.min(maxPool, Math.max(advice + 1, Math.ceil(GOAL_FACTOR * Math.max(advice, sweep.smallestAdequate ?? advice)) + 1));
+  const [advice] = advices;
+  const lowest = Math.min(...advices);
+  const highest = Math.max(...advices);
+  const from = Math.max(1, Math.min(lowest - 1, sweep.rows.find((r) => r.throughputShare >= BAND_THROUGHPUT_SHARE)?.maxPoolSize ?? 1));
+  const to = Math.min(maxPool, Math.max(highest + 1, Math.ceil(GOAL_FACTOR * Math.max(highest, sweep.smallestAdequate ?? highest)) + 1));
   const sizes = new Set(Array.from({ length: to - from + 1 }, (_, i) => from + i));
   const references = new Set<number>();
   for (const center of [sweep.best.throughput.maxPoolSize, sweep.best.p99.maxPoolSize]) {
@@ -363,18 +411,22 @@ async function confirmBand(
   }
   process.stderr.write(`[${shape.name}] confirmation: ${from}..${to}${references.size ? ` and ${[...references].sort((a, b) => a - b).join(', ')}` : ''}, ${roundCount} rounds in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   const runs = rounds.flat();
-  const judgeRounds = (points: PointsOptions) => {
+  // One judgement of the rounds: each size's p99 by `points`, and the verdict on `pick`, firm or not.
+  const judgeRounds = (points: PointsOptions, pick: number) => {
     const evaluation = evaluatePoolSizes(pointsFromSweep({ runs }, points), { bestFromSmoothed: true });
-    const { row, over, meetsGoal } = goalVerdict(evaluation, advice, 'advice');
-    const verdict: ConfirmedAdvice = { maxPoolSize: advice, adequate: row.adequate, throughputShare: row.throughputShare, p99Ratio: row.p99Ratio, overSmallestAdequate: over, meetsGoal };
-    const resampled = resampleRounds(rounds, { resamples: CONFIRM_RESAMPLES, seed: 1, points, evaluate: { bestFromSmoothed: true }, pick: advice, goalFactor: GOAL_FACTOR });
-    return { evaluation, verdict, resampled };
+    const { row, over, meetsGoal } = goalVerdict(evaluation, pick, 'advice');
+    const verdict: AlternativeVerdict = {
+      best: evaluation.best,
+      smallestAdequate: evaluation.smallestAdequate,
+      advice: { maxPoolSize: pick, adequate: row.adequate, throughputShare: row.throughputShare, p99Ratio: row.p99Ratio, overSmallestAdequate: over, meetsGoal },
+      resampled: resampleRounds(rounds, { resamples: CONFIRM_RESAMPLES, seed: 1, points, evaluate: { bestFromSmoothed: true }, pick, goalFactor: GOAL_FACTOR }),
+    };
+    return { evaluation, verdict };
   };
-  const { evaluation, verdict, resampled } = judgeRounds({ p99Quantile: CONFIRM_P99_QUANTILE });
-  const alternative = (points: PointsOptions): AlternativeVerdict => {
-    const judged = judgeRounds(points);
-    return { best: judged.evaluation.best, smallestAdequate: judged.evaluation.smallestAdequate, advice: judged.verdict, resampled: judged.resampled };
-  };
+  const primary: PointsOptions = { p99Quantile: CONFIRM_P99_QUANTILE };
+  const { evaluation, verdict } = judgeRounds(primary, advice);
+  const byPick = new Map<number, AlternativeVerdict>([[advice, verdict]]);
+  for (const pick of advices) if (!byPick.has(pick)) byPick.set(pick, judgeRounds(primary, pick).verdict);
   return {
     rounds: roundCount,
     band: { from, to },
@@ -382,10 +434,14 @@ async function confirmBand(
     best: evaluation.best,
     adequate: evaluation.adequate,
     smallestAdequate: evaluation.smallestAdequate,
-    advice: verdict,
-    median: alternative({ p99Quantile: 0.5 }),
-    merged: alternative({ mergeHistograms: true }),
-    resampled,
+    advice: verdict.advice,
+    advices: advices.map((pick, i) => {
+      const judged = byPick.get(pick)!;
+      return { run: i + 1, ...judged.advice, adequateShare: judged.resampled.pick?.adequateShare ?? 0, withinGoalShare: judged.resampled.pick?.withinGoalShare ?? 0 };
+    }),
+    median: judgeRounds({ p99Quantile: 0.5 }, advice).verdict,
+    merged: judgeRounds({ mergeHistograms: true }, advice).verdict,
+    resampled: verdict.resampled,
     sizes: evaluation.rows.map((r) => ({
       maxPoolSize: r.maxPoolSize,
       throughput: r.throughput,
@@ -451,6 +507,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     // length, and the rate is counted over the window: 20 ms late in 2000 ms is already 1%.
     'rate-duration-ms': 5000,
     'confirm-rounds': 16,
+    'advisor-runs': 1,
+    // Off by default; e.g. 150 and 2000: a 150 ms stall of one core every 2 s on average.
+    'stall-ms': 0,
+    'stall-every-ms': 2000,
     pin: false,
   });
   const started = Date.now();
@@ -520,6 +580,26 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         `advice adequate in ${pct(r.pick?.adequateShare ?? 0)}, within the goal in ${pct(r.pick?.withinGoalShare ?? 0)}`;
       console.log(`confirmed: ${verdictLine(a)}`);
       console.log(`  ${firmness(c.resampled)}`);
+      if (c.advices.length > 1) {
+        const within = c.advices.filter((x) => x.meetsGoal).length;
+        console.log(`every advisor run's pick, confirmed the same way: goal met by ${within} of ${c.advices.length}`);
+        console.log(
+          table(
+            ['advisor run', 'advice', 'verdict', '% of best', '× best p99', '× smallest adequate', 'goal', 'adequate in', 'within goal in'],
+            c.advices.map((x) => [
+              x.run,
+              x.maxPoolSize,
+              s.advisors[x.run - 1].advice.verdict,
+              pct(x.throughputShare),
+              x.p99Ratio.toFixed(2),
+              x.overSmallestAdequate === null ? '-' : x.overSmallestAdequate.toFixed(2),
+              x.meetsGoal ? 'met' : 'missed',
+              pct(x.adequateShare),
+              pct(x.withinGoalShare),
+            ]),
+          ),
+        );
+      }
       for (const [name, v] of [['by the median of the rounds', c.median], ["by all the rounds' operations (merged histograms)", c.merged]] as const) {
         console.log(`${name}: smallest adequate ${v.smallestAdequate ?? 'none'}, best p99 ${v.best.p99.value.toFixed(1)} ms; ${verdictLine(v.advice)}`);
         console.log(`  ${firmness(v.resampled)}`);
