@@ -82,12 +82,25 @@ export interface PairedCheck {
   confirmed: boolean;
   /**
    * When the move was confirmed and the candidate is more than one size above the recommendation:
-   * the size between them (their geometric mean, rounded), measured side by side with the candidate
-   * in the same way. The advice moves only to it unless it too falls short in both pairs (`short`):
-   * the sizes between were measured once each, and one run apiece is no proof that all of them fall
-   * short (with sizes at 1.25, 1.5 and 2 × the answer, the move would otherwise double the pool).
+   * the sizes between them, each measured side by side with the candidate in the same way, in the
+   * order measured. The first is their geometric mean (rounded); then a bisection: the next size
+   * lies between the largest size found short so far (at first the recommendation) and the
+   * smallest that kept up (at first the candidate). The advice moves to the smallest size that kept
+   * up (`short` false), or to the candidate when every one fell short in both pairs: the sizes
+   * between were measured once each, and one run apiece is no proof that all of them fall short
+   * (with sizes at 1.25, 1.5 and 2 × the answer, the move would otherwise double the pool). At most
+   * MAX_BETWEEN_STEPS steps, and (unless thorough) a step after the first only while the run stays
+   * under ADVISE_TARGET_MS.
    */
-  between?: { size: number; pairs: SideBySidePair[]; short: boolean };
+  between?: BetweenStep[];
+}
+
+/** One size between the recommendation and the candidate, measured side by side with the candidate. */
+export interface BetweenStep {
+  size: number;
+  pairs: SideBySidePair[];
+  /** It fell short of the candidate in every pair. */
+  short: boolean;
 }
 
 export interface AdviseResult {
@@ -121,6 +134,13 @@ const DEFAULT_LOAD: LoadShape = { mode: 'closed', concurrency: KNEE_HIGH_CONCURR
 const DEFAULT_DURATION_MS = 1500;
 /** Side-by-side re-measurements of the answer and a larger size before the advice moves up. */
 const PAIRED_CHECKS = 2;
+/** At most this many sizes between are checked before a move up (a 2× move narrows to one size in 3). */
+const MAX_BETWEEN_STEPS = 3;
+/**
+ * A default run should finish in under a minute: a further step between starts only if the run so
+ * far plus the last step's duration stays under this (not with `thorough`, which takes minutes).
+ */
+const ADVISE_TARGET_MS = 55_000;
 const DEFAULT_WARMUP_MS = 300;
 const DEFAULT_MAX_POOL_SIZE = 64;
 /** Estimated size of a default verification (sizes around the answer + the rules), for progress only. */
@@ -309,9 +329,12 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
     if (candidate !== recommendation.maxPoolSize && !options.signal?.aborted) {
       const check = await sideBySide(recommendation.maxPoolSize, candidate);
       pairedCheck = { candidate, pairs: check.pairs, confirmed: check.short };
-      const between = betweenSize(recommendation.maxPoolSize, candidate);
-      if (check.short && between !== null && !options.signal?.aborted) {
-        pairedCheck.between = { size: between, ...(await sideBySide(between, candidate)) };
+      if (check.short) {
+        const steps = await narrowMove(recommendation.maxPoolSize, candidate, (size) => sideBySide(size, candidate), {
+          deadline: input.thorough ? Infinity : started + ADVISE_TARGET_MS,
+          ...(options.signal && { signal: options.signal }),
+        });
+        if (steps.length > 0) pairedCheck.between = steps;
       }
       evaluation = evaluate();
     }
@@ -349,9 +372,38 @@ export function betweenSize(recommended: number, candidate: number): number | nu
   return Math.min(candidate - 1, Math.max(recommended + 1, Math.round(Math.sqrt(recommended * candidate))));
 }
 
-/** Where a confirmed move goes: the size between when it kept up with the candidate, else the candidate. */
+/**
+ * The bisection of a confirmed move up (see PairedCheck.between): `compare(size)` measures a size
+ * side by side with the candidate. Stops when no size is left between, after MAX_BETWEEN_STEPS,
+ * on abort, or when one more step like the last would end after `deadline` (performance.now()).
+ */
+export async function narrowMove(
+  recommended: number,
+  candidate: number,
+  compare: (size: number) => Promise<{ pairs: SideBySidePair[]; short: boolean }>,
+  limits: { deadline: number; signal?: AbortSignal },
+): Promise<BetweenStep[]> {
+  const steps: BetweenStep[] = [];
+  let short = recommended;
+  let keptUp = candidate;
+  let lastStepMS = 0;
+  for (let size = betweenSize(short, keptUp); size !== null && steps.length < MAX_BETWEEN_STEPS; size = betweenSize(short, keptUp)) {
+    if (limits.signal?.aborted || (steps.length > 0 && performance.now() + lastStepMS > limits.deadline)) break;
+    const stepStarted = performance.now();
+    const step = { size, ...(await compare(size)) };
+    lastStepMS = performance.now() - stepStarted;
+    if (step.pairs.length < PAIRED_CHECKS) break; // interrupted: an incomplete step decides nothing
+    steps.push(step);
+    if (step.short) short = size;
+    else keptUp = size;
+  }
+  return steps;
+}
+
+/** Where a confirmed move goes: the smallest size between that kept up with the candidate, else the candidate. */
 export function movedTo(check: PairedCheck): number {
-  return check.between && !check.between.short ? check.between.size : check.candidate;
+  const keptUp = (check.between ?? []).filter((step) => !step.short).map((step) => step.size);
+  return keptUp.length > 0 ? Math.min(...keptUp) : check.candidate;
 }
 
 function adviceFrom(recommendation: PoolSizeRecommendation, verification: AdviseVerification | null, load: LoadShape, capacity: CapacityEstimate): AdviseResult['advice'] {
@@ -419,15 +471,19 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
         );
       } else {
         verdict = 'adjusted';
-        const between = check?.between;
-        if (check && between && !between.short) {
-          const held = between.pairs.filter((pair) => !pair.recommendedShort).length;
+        const steps = check?.between ?? [];
+        const kept = steps.find((step) => step.size === maxPoolSize);
+        if (check && kept) {
+          const held = kept.pairs.filter((pair) => !pair.recommendedShort).length;
+          const others = steps.filter((step) => step !== kept);
+          const alsoChecked = others.length > 0 ? `; also checked: ${others.map((step) => `${step.size} (${step.short ? 'short in every pair' : 'kept up'})`).join(', ')}` : '';
           notes.push(
             `The model's ${pick} did not meet ${yardstick}${got}, and ${check.candidate} did (${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs); ` +
-              `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate} in ${held} of ${between.pairs.length} side-by-side pairs.`,
+              `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate} in ${held} of ${kept.pairs.length} side-by-side pairs${alsoChecked}.`,
           );
         } else {
-          const alsoShort = between ? `, as did ${between.size} in ${between.pairs.length} of ${between.pairs.length}` : '';
+          const sizes = steps.map((step) => step.size);
+          const alsoShort = sizes.length === 0 ? '' : `, as did ${sizes.join(' and ')} in ${PAIRED_CHECKS} of ${PAIRED_CHECKS}${sizes.length > 1 ? ' each' : ''}`;
           const evidence = check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs${alsoShort})` : '';
           notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did${evidence}.`);
         }

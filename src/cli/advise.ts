@@ -216,11 +216,11 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
           .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.p99Judged ? '' : ' (p99 not compared: few samples)'}${pair.recommendedShort ? ' (short)' : ''}`)
           .join('; ');
       out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs(c.pairs)} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
-      if (c.between) out.push(`  side by side, ${c.between.size} vs ${c.candidate}: ${pairs(c.between.pairs)} → ${c.between.short ? `short in every pair: ${c.candidate}` : `not short in every pair: ${c.between.size}`}`);
+      for (const step of c.between ?? []) out.push(`  side by side, ${step.size} vs ${c.candidate}: ${pairs(step.pairs)} → ${step.short ? 'short in every pair' : 'not short in every pair: kept up'}`);
     }
     if (a.verdict === 'adjusted') {
-      const between = v.pairedCheck?.between;
-      out.push(s.yellow(`  → advising ${a.maxPoolSize}, ${between && !between.short ? `between the answer and the smallest larger adequate size (${v.pairedCheck!.candidate})` : 'the smallest larger adequate size'}`));
+      const candidate = v.pairedCheck?.candidate;
+      out.push(s.yellow(`  → advising ${a.maxPoolSize}, ${candidate !== undefined && a.maxPoolSize < candidate ? `between the answer and the smallest larger adequate size (${candidate})` : 'the smallest larger adequate size'}`));
     }
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));

@@ -4,7 +4,7 @@ import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeC
 import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { LatencyRecorder, resampleRounds, type PointsOptions } from '../../src/bench/index.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
-import { betweenSize, movedTo, type PairedCheck } from '../../src/advisor/advise.js';
+import { betweenSize, movedTo, narrowMove, type PairedCheck } from '../../src/advisor/advise.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
 
@@ -174,8 +174,36 @@ test('a move up: the size between the answer and the candidate is their geometri
   const pair = (recommendedShort: boolean) => ({ recommended: { throughput: 1, p99MS: 1 }, candidate: { throughput: 1, p99MS: 1 }, p99Judged: true, recommendedShort });
   const check: PairedCheck = { candidate: 22, pairs: [pair(true), pair(true)], confirmed: true };
   assert.equal(movedTo(check), 22, 'no size between measured');
-  assert.equal(movedTo({ ...check, between: { size: 16, pairs: [pair(true), pair(false)], short: false } }), 16, 'kept up in one of two pairs');
-  assert.equal(movedTo({ ...check, between: { size: 16, pairs: [pair(true), pair(true)], short: true } }), 22, 'short in both pairs');
+  assert.equal(movedTo({ ...check, between: [{ size: 16, pairs: [pair(true), pair(false)], short: false }] }), 16, 'kept up in one of two pairs');
+  assert.equal(movedTo({ ...check, between: [{ size: 16, pairs: [pair(true), pair(true)], short: true }] }), 22, 'short in both pairs');
+  // After a bisection: the smallest size that kept up, whatever the order.
+  const step = (size: number, short: boolean) => ({ size, pairs: [pair(short), pair(short)], short });
+  assert.equal(movedTo({ ...check, between: [step(16, false), step(13, true), step(14, false)] }), 14);
+  assert.equal(movedTo({ ...check, between: [step(16, true), step(19, true), step(20, true)] }), 22);
+});
+
+test('narrowMove bisects between the answer and the candidate, at most three steps, and not past its deadline', async () => {
+  const pair = (recommendedShort: boolean) => ({ recommended: { throughput: 1, p99MS: 1 }, candidate: { throughput: 1, p99MS: 1 }, p99Judged: true, recommendedShort });
+  // Sizes below 14 fall short of the candidate in both pairs, 14 and up keep up.
+  const compare = async (size: number) => {
+    const short = size < 14;
+    return { pairs: [pair(short), pair(short)], short };
+  };
+  const steps = await narrowMove(11, 22, compare, { deadline: Infinity });
+  assert.deepEqual(steps.map((s) => [s.size, s.short]), [[16, false], [13, true], [14, false]]);
+  assert.equal(movedTo({ candidate: 22, pairs: [], confirmed: true, between: steps }), 14);
+  // Three steps at most: from 16 to 32 (20 and up keep up) the fourth, 20, is not measured.
+  const from20 = async (size: number) => ({ pairs: [pair(size < 20), pair(size < 20)], short: size < 20 });
+  assert.deepEqual((await narrowMove(16, 32, from20, { deadline: Infinity })).map((s) => s.size), [23, 19, 21]);
+  // Nothing between adjacent sizes; the bisection stops when none is left.
+  assert.deepEqual(await narrowMove(12, 13, compare, { deadline: Infinity }), []);
+  assert.deepEqual((await narrowMove(12, 15, compare, { deadline: Infinity })).map((s) => s.size), [13, 14]);
+  // A deadline already passed: the first step still runs (the move needs it), no further one.
+  assert.deepEqual((await narrowMove(11, 22, compare, { deadline: performance.now() - 1 })).map((s) => s.size), [16]);
+  // Aborted: no step.
+  assert.deepEqual(await narrowMove(11, 22, compare, { deadline: Infinity, signal: AbortSignal.abort() }), []);
+  // An interrupted step (fewer pairs than asked) decides nothing and ends the bisection.
+  assert.deepEqual(await narrowMove(11, 22, async () => ({ pairs: [pair(true)], short: false }), { deadline: Infinity }), []);
 });
 
 test('side by side: the answer is short of a larger size only by the yardstick (3% throughput, 1.1 × p99)', () => {

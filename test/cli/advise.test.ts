@@ -92,8 +92,9 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
       assert.equal(pair.recommendedShort, short);
     }
     assert.equal(check.confirmed, check.pairs.length === 2 && check.pairs.every((pair: { recommendedShort: boolean }) => pair.recommendedShort));
-    // The size between is checked only after a confirmed move over more than one size.
-    assert.equal(check.between?.size, check.confirmed && check.candidate - r.recommendation.maxPoolSize >= 2 ? Math.round(Math.sqrt(r.recommendation.maxPoolSize * check.candidate)) : undefined);
+    // The sizes between are checked only after a confirmed move over more than one size, the first at the geometric mean.
+    assert.equal(check.between?.[0]?.size, check.confirmed && check.candidate - r.recommendation.maxPoolSize >= 2 ? Math.round(Math.sqrt(r.recommendation.maxPoolSize * check.candidate)) : undefined);
+    for (const step of check.between ?? []) assert.ok(step.size > r.recommendation.maxPoolSize && step.size < check.candidate, JSON.stringify(step));
   }
   if (r.advice.verdict === 'verified') {
     assert.equal(r.advice.maxPoolSize, r.recommendation.maxPoolSize);
@@ -101,7 +102,8 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   }
   if (r.advice.verdict === 'adjusted') {
     assert.ok(check?.confirmed, 'a move up only after the side-by-side check');
-    assert.equal(r.advice.maxPoolSize, check.between && !check.between.short ? check.between.size : check.candidate);
+    const keptUp = (check.between ?? []).filter((step: { short: boolean }) => !step.short).map((step: { size: number }) => step.size);
+    assert.equal(r.advice.maxPoolSize, keptUp.length > 0 ? Math.min(...keptUp) : check.candidate);
   }
   assert.equal(r.rules.driverDefault.maxPoolSize, 100);
   assert.equal(r.rules.seedFormula.concurrentRequests, 16);
