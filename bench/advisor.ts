@@ -513,6 +513,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     'stall-every-ms': 2000,
     pin: false,
   });
+  const advisorRuns = flags['advisor-runs'];
+  if (!(Number.isInteger(advisorRuns) && advisorRuns >= 1)) throw new Error(`--advisor-runs must be a positive integer, got ${advisorRuns}`);
   const started = Date.now();
   const shapes = [];
   for (const index of String(flags.shapes).split(',').map(Number)) {

@@ -1,8 +1,8 @@
 // Injected stalls of this machine, for the advisor benchmark's --stall-ms: busy-loops one core for
 // argv[2] ms at exponentially distributed intervals averaging argv[3] ms (seed argv[4]), so the
 // server and the load generator share the other core meanwhile, as in the noisy spells of this VM
-// that slow every operation in flight. Sends { type: 'ready' }; prints how many stalls it ran and
-// exits on { type: 'stop' } or when the parent goes away.
+// that slow every operation in flight. Sends { type: 'ready' }; on { type: 'stop' } answers
+// { type: 'stopped', stalls } (how many ran) and exits; exits too when the parent goes away.
 import { createRandom } from '../../src/util/random.js';
 
 const [stallMS, everyMS, seed] = process.argv.slice(2).map(Number);

@@ -24,7 +24,7 @@ test('adviseWorkload: a given capacity below the server\'s moves up, checked sid
   assert.equal(r.recommendation.maxPoolSize, 3);
   const v = r.verification!;
   assert.equal(v.pick?.adequate, false, `3 of 5 slots: ${v.pick?.throughputShare}`);
-  const check = v.pairedCheck!;
+  const check = v.pairedCheck;
   assert.ok(check, `no move up was checked: ${JSON.stringify(v.rows.map((row) => [row.maxPoolSize, Math.round(row.throughput), row.p99MS, row.adequate]))}`);
   assert.ok(check.candidate === 5 || check.candidate === 6, `candidate ${check.candidate}`);
   assert.equal(check.confirmed, true, '3 falls short of the candidate in both pairs');
