@@ -9,7 +9,18 @@ import { createWorkload, type Workload, type WorkloadName } from '../bench/workl
 import { describeKnee, estimateFromSteps, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
 import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
-import { evaluatePoolSizes, isShortOf, MAX_ADJUSTMENT, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizeEvaluation, type VerificationCriteria } from './verify.js';
+import {
+  evaluatePoolSizes,
+  isShortOf,
+  MAX_ADJUSTMENT,
+  pairP99Judged,
+  pointsFromSweep,
+  SIDE_BY_SIDE_PAIRS,
+  sideBySideVerdict,
+  verifiedPoolSize,
+  type PoolSizeEvaluation,
+  type VerificationCriteria,
+} from './verify.js';
 
 export interface AdviseWorkloadOptions {
   /** The deployment to measure (its data in `database`.`collection` is replaced by the workload's documents). */
@@ -59,8 +70,9 @@ export interface AdviseVerification extends PoolSizeEvaluation {
   sweep: SweepResult;
   /**
    * Before the advice moves up to a larger size, that size and the recommendation are measured
-   * side by side twice more; the move happens only if the recommendation falls short of it by the
-   * yardstick in both pairs (`confirmed`). Absent when no move was considered.
+   * side by side, pair after pair, up to SIDE_BY_SIDE_PAIRS (3) times; the move happens only if the
+   * recommendation falls short of it by the yardstick in every one of the 3 (`confirmed`). The
+   * pairs stop at the first one in which it kept up. Absent when no move was considered.
    */
   pairedCheck?: PairedCheck;
 }
@@ -78,6 +90,7 @@ export interface SideBySidePair {
 export interface PairedCheck {
   /** The size the advice would move to. */
   candidate: number;
+  /** In the order measured; fewer than 3 when the recommendation kept up in the last one (or on interruption). */
   pairs: SideBySidePair[];
   confirmed: boolean;
   /**
@@ -89,17 +102,28 @@ export interface PairedCheck {
    * up (`short` false), or to the candidate when every one fell short in both pairs: the sizes
    * between were measured once each, and one run apiece is no proof that all of them fall short
    * (with sizes at 1.25, 1.5 and 2 × the answer, the move would otherwise double the pool). At most
-   * MAX_BETWEEN_STEPS steps, and (unless thorough) a step after the first only while the run stays
-   * under ADVISE_TARGET_MS.
+   * MAX_BETWEEN_STEPS steps, and (unless thorough) a step only while one more, as long as the
+   * check took, would end under ADVISE_TARGET_MS.
    */
   between?: BetweenStep[];
+  /** With a confirmed move: why the steps between ended (`narrowed`: no size was left between). */
+  betweenStopped?: NarrowingStop;
+}
+
+/** Why the bisection of a move up ended. */
+export type NarrowingStop = 'narrowed' | 'step limit' | 'time limit' | 'interrupted';
+
+/** What `narrowMove`'s comparison of one size with the candidate gives. */
+export interface SideBySideOutcome {
+  pairs: SideBySidePair[];
+  verdict: 'short' | 'kept up' | 'undecided';
 }
 
 /** One size between the recommendation and the candidate, measured side by side with the candidate. */
 export interface BetweenStep {
   size: number;
   pairs: SideBySidePair[];
-  /** It fell short of the candidate in every pair. */
+  /** It fell short of the candidate in every one of the 3 pairs. */
   short: boolean;
 }
 
@@ -132,8 +156,6 @@ export interface AdviseResult {
 
 const DEFAULT_LOAD: LoadShape = { mode: 'closed', concurrency: KNEE_HIGH_CONCURRENCY };
 const DEFAULT_DURATION_MS = 1500;
-/** Side-by-side re-measurements of the answer and a larger size before the advice moves up. */
-const PAIRED_CHECKS = 2;
 /** At most this many sizes between are checked before a move up (a 2× move narrows to one size in 3). */
 const MAX_BETWEEN_STEPS = 3;
 /**
@@ -299,14 +321,15 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
       evaluation = evaluate();
     }
     // Moving the answer up on one comparison of noisy runs follows the noise as often as not (a
-    // lucky run of the candidate, an unlucky one of the answer): measure the two side by side
-    // twice more and move only if the answer falls short of the candidate in both pairs.
+    // lucky run of the candidate, an unlucky one of the answer): measure the two side by side,
+    // pair after pair, and move only if the answer falls short of the candidate in 3 of 3.
     let pairedCheck: PairedCheck | undefined;
     const candidate = verifiedPoolSize(evaluation, recommendation.maxPoolSize);
-    /** `smaller` and `larger` measured alternately PAIRED_CHECKS times; whether `smaller` fell short in every pair. */
-    const sideBySide = async (smaller: number, larger: number) => {
+    /** `smaller` and `larger` measured alternately until `smaller` keeps up in a pair or has fallen short in SIDE_BY_SIDE_PAIRS. */
+    const sideBySide = async (smaller: number, larger: number): Promise<SideBySideOutcome> => {
       const pairs: SideBySidePair[] = [];
-      for (let i = 0; i < PAIRED_CHECKS && !options.signal?.aborted; i++) {
+      let verdict: SideBySideOutcome['verdict'] = 'undecided';
+      while (verdict === 'undecided' && !options.signal?.aborted) {
         const before = runs.length;
         await measureSizes([smaller, larger], true);
         // measureSizes runs its sizes smallest first.
@@ -323,18 +346,24 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
           p99Judged: pairP99Judged(mine, theirs, evaluation.criteria),
           recommendedShort: isShortOf(mine, theirs, evaluation.criteria),
         });
+        verdict = sideBySideVerdict(pairs.map((pair) => pair.recommendedShort));
       }
-      return { pairs, short: pairs.length === PAIRED_CHECKS && pairs.every((pair) => pair.recommendedShort) };
+      return { pairs, verdict };
     };
     if (candidate !== recommendation.maxPoolSize && !options.signal?.aborted) {
+      const checkStarted = performance.now();
       const check = await sideBySide(recommendation.maxPoolSize, candidate);
-      pairedCheck = { candidate, pairs: check.pairs, confirmed: check.short };
-      if (check.short) {
-        const steps = await narrowMove(recommendation.maxPoolSize, candidate, (size) => sideBySide(size, candidate), {
+      const confirmed = check.verdict === 'short';
+      pairedCheck = { candidate, pairs: check.pairs, confirmed };
+      if (confirmed) {
+        const narrowing = await narrowMove(recommendation.maxPoolSize, candidate, (size) => sideBySide(size, candidate), {
           deadline: input.thorough ? Infinity : started + ADVISE_TARGET_MS,
+          // A confirmed check measured every pair: a step that falls short takes as long.
+          stepMS: performance.now() - checkStarted,
           ...(options.signal && { signal: options.signal }),
         });
-        if (steps.length > 0) pairedCheck.between = steps;
+        if (narrowing.steps.length > 0) pairedCheck.between = narrowing.steps;
+        pairedCheck.betweenStopped = narrowing.stopped;
       }
       evaluation = evaluate();
     }
@@ -375,29 +404,32 @@ export function betweenSize(recommended: number, candidate: number): number | nu
 /**
  * The bisection of a confirmed move up (see PairedCheck.between): `compare(size)` measures a size
  * side by side with the candidate. Stops when no size is left between, after MAX_BETWEEN_STEPS,
- * on abort, or when one more step like the last would end after `deadline` (performance.now()).
+ * on abort or an undecided comparison, or before a step that could end after `deadline`
+ * (performance.now()): one that takes as long as `stepMS` or the longest step so far.
  */
 export async function narrowMove(
   recommended: number,
   candidate: number,
-  compare: (size: number) => Promise<{ pairs: SideBySidePair[]; short: boolean }>,
-  limits: { deadline: number; signal?: AbortSignal },
-): Promise<BetweenStep[]> {
+  compare: (size: number) => Promise<SideBySideOutcome>,
+  limits: { deadline: number; stepMS?: number; signal?: AbortSignal },
+): Promise<{ steps: BetweenStep[]; stopped: NarrowingStop }> {
   const steps: BetweenStep[] = [];
   let short = recommended;
   let keptUp = candidate;
-  let lastStepMS = 0;
-  for (let size = betweenSize(short, keptUp); size !== null && steps.length < MAX_BETWEEN_STEPS; size = betweenSize(short, keptUp)) {
-    if (limits.signal?.aborted || (steps.length > 0 && performance.now() + lastStepMS > limits.deadline)) break;
+  let stepMS = limits.stepMS ?? 0;
+  for (let size = betweenSize(short, keptUp); size !== null; size = betweenSize(short, keptUp)) {
+    if (limits.signal?.aborted) return { steps, stopped: 'interrupted' };
+    if (steps.length >= MAX_BETWEEN_STEPS) return { steps, stopped: 'step limit' };
+    if (performance.now() + stepMS > limits.deadline) return { steps, stopped: 'time limit' };
     const stepStarted = performance.now();
-    const step = { size, ...(await compare(size)) };
-    lastStepMS = performance.now() - stepStarted;
-    if (step.pairs.length < PAIRED_CHECKS) break; // interrupted: an incomplete step decides nothing
-    steps.push(step);
-    if (step.short) short = size;
+    const { pairs, verdict } = await compare(size);
+    stepMS = Math.max(stepMS, performance.now() - stepStarted);
+    if (verdict === 'undecided') return { steps, stopped: 'interrupted' }; // an incomplete step decides nothing
+    steps.push({ size, pairs, short: verdict === 'short' });
+    if (verdict === 'short') short = size;
     else keptUp = size;
   }
-  return steps;
+  return { steps, stopped: 'narrowed' };
 }
 
 /** Where a confirmed move goes: the smallest size between that kept up with the candidate, else the candidate. */
@@ -449,11 +481,15 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
       if (check && !check.confirmed) {
         // The candidate did not beat the pick when the two were measured side by side.
         verdict = 'verified';
-        const held = check.pairs.filter((pair) => !pair.recommendedShort).length;
+        const keptUpIn = check.pairs.findIndex((pair) => !pair.recommendedShort) + 1;
+        const outcome =
+          keptUpIn === 0
+            ? `the side-by-side check stopped after ${check.pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs, so the move is unconfirmed and ${pick} is kept.`
+            : `${pick} kept up with ${check.candidate} in pair ${keptUpIn}${keptUpIn > 1 ? ` (short in the ${keptUpIn - 1} before)` : ''} ` +
+              `(within ${pct(criteria.throughputShare)} of its throughput and ${criteria.p99Factor} × its p99), so the first difference was noise and ${pick} is kept.`;
         notes.push(
           `Verified side by side: maxPoolSize ${pick} measured short of ${yardstick}${got} and ${check.candidate} met it, ` +
-            `but measured alternately ${check.pairs.length} more times, ${pick} kept up with ${check.candidate} in ${held} of ${check.pairs.length} pairs ` +
-            `(within ${pct(criteria.throughputShare)} of its throughput and ${criteria.p99Factor} × its p99), so the first difference was noise and ${pick} is kept.`,
+            `but measured alternately with it again (a move needs ${pick} short in ${SIDE_BY_SIDE_PAIRS} of ${SIDE_BY_SIDE_PAIRS} pairs), ${outcome}`,
         );
       } else if (maxPoolSize === pick && smaller.length > 0) {
         // A smaller size qualified: on the plateau the pick's shortfall is noise.
@@ -473,19 +509,22 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
         verdict = 'adjusted';
         const steps = check?.between ?? [];
         const kept = steps.find((step) => step.size === maxPoolSize);
+        const allPairs = `${SIDE_BY_SIDE_PAIRS} of ${SIDE_BY_SIDE_PAIRS}`;
+        // Stopped by the time limit with sizes left between: a longer run may advise less.
+        const untilTime = check?.betweenStopped === 'time limit' ? ` The sizes between were not all checked within a default run's minute; --thorough checks them.` : '';
         if (check && kept) {
-          const held = kept.pairs.filter((pair) => !pair.recommendedShort).length;
           const others = steps.filter((step) => step !== kept);
           const alsoChecked = others.length > 0 ? `; also checked: ${others.map((step) => `${step.size} (${step.short ? 'short in every pair' : 'kept up'})`).join(', ')}` : '';
+          const keptUpIn = kept.pairs.length > 1 ? ` in pair ${kept.pairs.length} (short in the ${kept.pairs.length - 1} before)` : ' in the first pair';
           notes.push(
-            `The model's ${pick} did not meet ${yardstick}${got}, and ${check.candidate} did (${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs); ` +
-              `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate} in ${held} of ${kept.pairs.length} side-by-side pairs${alsoChecked}.`,
+            `The model's ${pick} did not meet ${yardstick}${got}, and ${check.candidate} did (${pick} fell short of it again in ${allPairs} side-by-side pairs); ` +
+              `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate}${keptUpIn}${alsoChecked}.${untilTime}`,
           );
         } else {
           const sizes = steps.map((step) => step.size);
-          const alsoShort = sizes.length === 0 ? '' : `, as did ${sizes.join(' and ')} in ${PAIRED_CHECKS} of ${PAIRED_CHECKS}${sizes.length > 1 ? ' each' : ''}`;
-          const evidence = check ? ` (and ${pick} fell short of it again in ${check.pairs.length} of ${check.pairs.length} side-by-side pairs${alsoShort})` : '';
-          notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did${evidence}.`);
+          const alsoShort = sizes.length === 0 ? '' : `, as did ${sizes.join(' and ')} in ${allPairs}${sizes.length > 1 ? ' each' : ''}`;
+          const evidence = check ? ` (and ${pick} fell short of it again in ${allPairs} side-by-side pairs${alsoShort})` : '';
+          notes.push(`The model's ${pick} did not meet ${yardstick}${got}; advising ${maxPoolSize}, the smallest larger size that did${evidence}.${untilTime}`);
         }
       }
     }

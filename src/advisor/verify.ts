@@ -30,6 +30,24 @@ export function verifiedPoolSize(evaluation: PoolSizeEvaluation, pick: number): 
   return evaluation.adequate.find((size) => size > pick && size <= MAX_ADJUSTMENT * pick) ?? pick;
 }
 
+/**
+ * How many side-by-side pairs a move up needs, the answer short of the larger size in each. Two
+ * moved 5 of 32 advisor picks that the confirmation found adequate (BENCHMARKS.md, tenth session);
+ * replaying 2 against 3 on the confirmations' stored rounds (`npm run bench -- move-rule`) showed
+ * 3 cuts false moves about 2.5-fold for a smaller loss in catching a real shortfall.
+ */
+export const SIDE_BY_SIDE_PAIRS = 3;
+
+/**
+ * The verdict of side-by-side pairs measured so far, in order (each: the smaller size was short):
+ * `kept up` at the first pair in which it was not (no further pair can make every one short),
+ * `short` once `required` pairs all were, `undecided` until then (measure another pair).
+ */
+export function sideBySideVerdict(shorts: readonly boolean[], required = SIDE_BY_SIDE_PAIRS): 'short' | 'kept up' | 'undecided' {
+  if (shorts.some((short) => !short)) return 'kept up';
+  return shorts.length >= required ? 'short' : 'undecided';
+}
+
 /** One run's result as the side-by-side check compares it. */
 export interface RunFigures {
   throughput: number;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { adviseWorkload, describeKnee, type AdviseResult } from '../advisor/index.js';
-import type { VerificationRow } from '../advisor/verify.js';
+import { SIDE_BY_SIDE_PAIRS, type VerificationRow } from '../advisor/verify.js';
 import { describeShape, type SideBySidePair } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
 import { toJSON } from '../bench/report/format.js';
@@ -215,8 +215,9 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
         list
           .map((pair) => `${Math.round(pair.recommended.throughput)} vs ${Math.round(pair.candidate.throughput)} ops/s, p99 ${ms(pair.recommended.p99MS)} vs ${ms(pair.candidate.p99MS)} ms${pair.p99Judged ? '' : ' (p99 not compared: few samples)'}${pair.recommendedShort ? ' (short)' : ''}`)
           .join('; ');
-      out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs(c.pairs)} → ${c.confirmed ? 'short in every pair' : 'not short in every pair: kept'}`);
-      for (const step of c.between ?? []) out.push(`  side by side, ${step.size} vs ${c.candidate}: ${pairs(step.pairs)} → ${step.short ? 'short in every pair' : 'not short in every pair: kept up'}`);
+      out.push(`  side by side, ${r.recommendation.maxPoolSize} vs ${c.candidate}: ${pairs(c.pairs)} → ${sideBySideOutcome(c.pairs, c.confirmed, ': the answer stays')}`);
+      for (const step of c.between ?? []) out.push(`  side by side, ${step.size} vs ${c.candidate}: ${pairs(step.pairs)} → ${sideBySideOutcome(step.pairs, step.short, '')}`);
+      if (c.betweenStopped === 'time limit' || c.betweenStopped === 'step limit') out.push(s.dim(`  (sizes between not all checked: ${c.betweenStopped})`));
     }
     if (a.verdict === 'adjusted') {
       const candidate = v.pairedCheck?.candidate;
@@ -225,6 +226,13 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
   }
   out.push(s.dim(`done in ${(r.elapsedMS / 1000).toFixed(1)} s`));
   return `${out.join('\n')}\n`;
+}
+
+/** How a side-by-side comparison ended, for the text output. */
+function sideBySideOutcome(pairs: SideBySidePair[], short: boolean, ifKeptUp: string): string {
+  if (short) return `short in ${pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs`;
+  const keptUpIn = pairs.findIndex((pair) => !pair.recommendedShort) + 1;
+  return keptUpIn === 0 ? `stopped after ${pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs: undecided` : `kept up in pair ${keptUpIn}${ifKeptUp}`;
 }
 
 /** Whether a row was judged by values other than its own run (the neighbours' median). */

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeCapacity } from '../../src/advisor/capacity.js';
-import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
+import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, SIDE_BY_SIDE_PAIRS, sideBySideVerdict, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { LatencyRecorder, resampleRounds, type PointsOptions } from '../../src/bench/index.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
-import { betweenSize, movedTo, narrowMove, type PairedCheck } from '../../src/advisor/advise.js';
+import { betweenSize, movedTo, narrowMove, type BetweenStep, type PairedCheck, type SideBySideOutcome } from '../../src/advisor/advise.js';
 import type { WorkloadMeasurement } from '../../src/advisor/measure.js';
 import type { SweepResult, SweepRun } from '../../src/bench/index.js';
 
@@ -184,26 +184,48 @@ test('a move up: the size between the answer and the candidate is their geometri
 
 test('narrowMove bisects between the answer and the candidate, at most three steps, and not past its deadline', async () => {
   const pair = (recommendedShort: boolean) => ({ recommended: { throughput: 1, p99MS: 1 }, candidate: { throughput: 1, p99MS: 1 }, p99Judged: true, recommendedShort });
-  // Sizes below 14 fall short of the candidate in both pairs, 14 and up keep up.
-  const compare = async (size: number) => {
-    const short = size < 14;
-    return { pairs: [pair(short), pair(short)], short };
-  };
-  const steps = await narrowMove(11, 22, compare, { deadline: Infinity });
-  assert.deepEqual(steps.map((s) => [s.size, s.short]), [[16, false], [13, true], [14, false]]);
-  assert.equal(movedTo({ candidate: 22, pairs: [], confirmed: true, between: steps }), 14);
+  // Sizes below `from` fall short of the candidate in all three pairs; from `from` up they keep up in the first.
+  const shortBelow = (from: number) => async (size: number): Promise<SideBySideOutcome> =>
+    size < from ? { pairs: [pair(true), pair(true), pair(true)], verdict: 'short' } : { pairs: [pair(false)], verdict: 'kept up' };
+  const compare = shortBelow(14);
+  const sizes = (r: { steps: BetweenStep[] }) => r.steps.map((s) => s.size);
+  const narrowed = await narrowMove(11, 22, compare, { deadline: Infinity });
+  assert.deepEqual(narrowed.steps.map((s) => [s.size, s.short]), [[16, false], [13, true], [14, false]]);
+  assert.equal(narrowed.stopped, 'narrowed');
+  assert.equal(movedTo({ candidate: 22, pairs: [], confirmed: true, between: narrowed.steps }), 14);
   // Three steps at most: from 16 to 32 (20 and up keep up) the fourth, 20, is not measured.
-  const from20 = async (size: number) => ({ pairs: [pair(size < 20), pair(size < 20)], short: size < 20 });
-  assert.deepEqual((await narrowMove(16, 32, from20, { deadline: Infinity })).map((s) => s.size), [23, 19, 21]);
+  const capped = await narrowMove(16, 32, shortBelow(20), { deadline: Infinity });
+  assert.deepEqual(sizes(capped), [23, 19, 21]);
+  assert.equal(capped.stopped, 'step limit');
   // Nothing between adjacent sizes; the bisection stops when none is left.
-  assert.deepEqual(await narrowMove(12, 13, compare, { deadline: Infinity }), []);
-  assert.deepEqual((await narrowMove(12, 15, compare, { deadline: Infinity })).map((s) => s.size), [13, 14]);
-  // A deadline already passed: the first step still runs (the move needs it), no further one.
-  assert.deepEqual((await narrowMove(11, 22, compare, { deadline: performance.now() - 1 })).map((s) => s.size), [16]);
+  assert.deepEqual(await narrowMove(12, 13, compare, { deadline: Infinity }), { steps: [], stopped: 'narrowed' });
+  assert.deepEqual(sizes(await narrowMove(12, 15, compare, { deadline: Infinity })), [13, 14]);
+  // The deadline: no step that, as long as the check (stepMS), would end after it.
+  const now = performance.now();
+  assert.deepEqual(await narrowMove(11, 22, compare, { deadline: now + 60_000, stepMS: 120_000 }), { steps: [], stopped: 'time limit' });
+  // A step runs when it fits; the next is estimated by the longest step so far (here 50 ms, a deadline 40 ms after the first).
+  const slow = async (size: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return compare(size);
+  };
+  const timed = await narrowMove(11, 22, slow, { deadline: performance.now() + 90, stepMS: 10 });
+  assert.deepEqual(sizes(timed), [16]);
+  assert.equal(timed.stopped, 'time limit');
   // Aborted: no step.
-  assert.deepEqual(await narrowMove(11, 22, compare, { deadline: Infinity, signal: AbortSignal.abort() }), []);
-  // An interrupted step (fewer pairs than asked) decides nothing and ends the bisection.
-  assert.deepEqual(await narrowMove(11, 22, async () => ({ pairs: [pair(true)], short: false }), { deadline: Infinity }), []);
+  assert.deepEqual(await narrowMove(11, 22, compare, { deadline: Infinity, signal: AbortSignal.abort() }), { steps: [], stopped: 'interrupted' });
+  // An undecided step (interrupted before its verdict) decides nothing and ends the bisection.
+  assert.deepEqual(await narrowMove(11, 22, async () => ({ pairs: [pair(true)], verdict: 'undecided' }), { deadline: Infinity }), { steps: [], stopped: 'interrupted' });
+});
+
+test('side by side: a move needs the answer short in 3 of 3 pairs, and the pairs stop at the first it keeps up in', () => {
+  assert.equal(SIDE_BY_SIDE_PAIRS, 3);
+  assert.equal(sideBySideVerdict([]), 'undecided');
+  assert.equal(sideBySideVerdict([true]), 'undecided');
+  assert.equal(sideBySideVerdict([true, true]), 'undecided', 'two short pairs no longer move the advice');
+  assert.equal(sideBySideVerdict([true, true, true]), 'short');
+  assert.equal(sideBySideVerdict([false]), 'kept up', 'no further pair can make every one short');
+  assert.equal(sideBySideVerdict([true, true, false]), 'kept up');
+  assert.equal(sideBySideVerdict([true, true], 2), 'short', 'the replay compares the old rule of 2');
 });
 
 test('side by side: the answer is short of a larger size only by the yardstick (3% throughput, 1.1 × p99)', () => {
