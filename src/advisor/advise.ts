@@ -99,7 +99,7 @@ export interface PairedCheck {
    * order measured. The first is their geometric mean (rounded); then a bisection: the next size
    * lies between the largest size found short so far (at first the recommendation) and the
    * smallest that kept up (at first the candidate). The advice moves to the smallest size that kept
-   * up (`short` false), or to the candidate when every one fell short in both pairs: the sizes
+   * up (`short` false), or to the candidate when every one fell short in 3 of 3 pairs: the sizes
    * between were measured once each, and one run apiece is no proof that all of them fall short
    * (with sizes at 1.25, 1.5 and 2 × the answer, the move would otherwise double the pool). At most
    * MAX_BETWEEN_STEPS steps, and (unless thorough) a step only while one more, as long as the
@@ -432,6 +432,11 @@ export async function narrowMove(
   return { steps, stopped: 'narrowed' };
 }
 
+/** The pair (1-based) in which the smaller size kept up with the larger one; 0 if it fell short in every pair measured. */
+export function keptUpInPair(pairs: readonly SideBySidePair[]): number {
+  return pairs.findIndex((pair) => !pair.recommendedShort) + 1;
+}
+
 /** Where a confirmed move goes: the smallest size between that kept up with the candidate, else the candidate. */
 export function movedTo(check: PairedCheck): number {
   const keptUp = (check.between ?? []).filter((step) => !step.short).map((step) => step.size);
@@ -481,7 +486,7 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
       if (check && !check.confirmed) {
         // The candidate did not beat the pick when the two were measured side by side.
         verdict = 'verified';
-        const keptUpIn = check.pairs.findIndex((pair) => !pair.recommendedShort) + 1;
+        const keptUpIn = keptUpInPair(check.pairs);
         const outcome =
           keptUpIn === 0
             ? `the side-by-side check stopped after ${check.pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs, so the move is unconfirmed and ${pick} is kept.`
@@ -515,7 +520,8 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
         if (check && kept) {
           const others = steps.filter((step) => step !== kept);
           const alsoChecked = others.length > 0 ? `; also checked: ${others.map((step) => `${step.size} (${step.short ? 'short in every pair' : 'kept up'})`).join(', ')}` : '';
-          const keptUpIn = kept.pairs.length > 1 ? ` in pair ${kept.pairs.length} (short in the ${kept.pairs.length - 1} before)` : ' in the first pair';
+          const pair = keptUpInPair(kept.pairs);
+          const keptUpIn = pair > 1 ? ` in pair ${pair} (short in the ${pair - 1} before)` : ' in the first pair';
           notes.push(
             `The model's ${pick} did not meet ${yardstick}${got}, and ${check.candidate} did (${pick} fell short of it again in ${allPairs} side-by-side pairs); ` +
               `advising ${maxPoolSize}, between the two, which kept up with ${check.candidate}${keptUpIn}${alsoChecked}.${untilTime}`,

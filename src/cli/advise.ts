@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { adviseWorkload, describeKnee, type AdviseResult } from '../advisor/index.js';
 import { SIDE_BY_SIDE_PAIRS, type VerificationRow } from '../advisor/verify.js';
-import { describeShape, type SideBySidePair } from '../advisor/advise.js';
+import { describeShape, keptUpInPair, type SideBySidePair } from '../advisor/advise.js';
 import { WORKLOAD_NAMES, type LoadShape, type WorkloadName } from '../bench/index.js';
 import { toJSON } from '../bench/report/format.js';
 import type { ServerOptions } from '../server/index.js';
@@ -231,7 +231,7 @@ export function formatAdvice(r: AdviseResult, server: string | undefined, s: Sty
 /** How a side-by-side comparison ended, for the text output. */
 function sideBySideOutcome(pairs: SideBySidePair[], short: boolean, ifKeptUp: string): string {
   if (short) return `short in ${pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs`;
-  const keptUpIn = pairs.findIndex((pair) => !pair.recommendedShort) + 1;
+  const keptUpIn = keptUpInPair(pairs);
   return keptUpIn === 0 ? `stopped after ${pairs.length} of ${SIDE_BY_SIDE_PAIRS} pairs: undecided` : `kept up in pair ${keptUpIn}${ifKeptUp}`;
 }
 
