@@ -455,7 +455,7 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
   if (capacity.source === 'knee' && capacity.knee) {
     const { knee } = capacity;
     notes.push(
-      `Capacity estimated at the knee of the throughput curve: ${describeKnee(knee, capacity.serverCapacity)} connections` +
+      `Capacity estimated at the knee of the throughput curve, in connections: ${describeKnee(knee, capacity.serverCapacity)}` +
         (capacity.refinedFrom !== undefined
           ? ` (re-estimated: the first estimate, ${capacity.refinedFrom.serverCapacity} from X_max ${Math.round(capacity.refinedFrom.maxThroughput)} ops/s, did not verify and a verified pool reached ${Math.round(knee.maxThroughput)} ops/s).`
           : '.'),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
 import { startServer } from '../../src/server/index.js';
+import { describeKnee } from '../../src/advisor/index.js';
 
 const CAPACITY = 4;
 // 10 ms per operation: the runs are bound by the load model (≤ 400 ops/s), not by CPU on a busy machine.
@@ -42,6 +43,10 @@ test('poolkit advise --json on an embedded server with a load model: a measured,
   assert.ok(Number.isFinite(knee.clientStallMS) && knee.clientStallMS >= 0, `J ${knee.clientStallMS} ms`);
   assert.ok(Math.abs(knee.stallEstimate - (knee.maxThroughput * (knee.minHoldTimeMS + knee.clientStallMS)) / 1000) < 1e-9);
   assert.equal(r.capacity.serverCapacity, Math.max(1, Math.ceil(knee.estimate * 1.3 - 1e-6)));
+  // The advice explains the capacity once, as describeKnee words it (units up front: its stall clause may end the sentence).
+  const kneeNote = r.advice.notes.find((note: string) => note.startsWith('Capacity estimated at the knee'));
+  assert.ok(kneeNote?.startsWith(`Capacity estimated at the knee of the throughput curve, in connections: ${describeKnee(knee, r.capacity.serverCapacity)}`), kneeNote);
+  assert.doesNotMatch(kneeNote, /connections connections/);
 
   // A sensible recommendation: the server's capacity, not the driver default (≤ 2 × capacity).
   assert.equal(r.recommendation.limitedBy, 'serverCapacity');
