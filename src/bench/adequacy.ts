@@ -349,3 +349,54 @@ export function resampleRounds(rounds: ReadonlyArray<ReadonlyArray<SweepResult['
   }
   return result;
 }
+
+/** One size's runs over repeated rounds, in round order (as the advisor benchmark's confirmation stores them). */
+export interface SizeRounds {
+  maxPoolSize: number;
+  rounds: ReadonlyArray<{ throughput: number; p99MS: number }>;
+}
+
+export interface RoundStability {
+  /** The sizes followed from round to round: those whose median throughput over the rounds reached `throughputShare` of the highest one's. */
+  plateauSizes: number[];
+  /** Each round's level, in round order: the median over the plateau sizes of that round's throughput, and of its p99. */
+  rounds: Array<{ throughput: number; p99MS: number }>;
+  /** The interquartile range of the rounds' throughput levels over their median. */
+  throughputSpread: number;
+  /** The same for their p99 levels (reported; the verdict does not use it). */
+  p99Spread: number;
+  /** throughputSpread ≤ 1 − throughputShare: the middle half of the rounds agree more closely than the yardstick's throughput tolerance. */
+  steady: boolean;
+}
+
+/**
+ * Whether repeated rounds ran on one machine (a precondition of judging sizes by them): the plateau
+ * (every size at full throughput) should deliver the same from one round to the next, whatever the
+ * pool. When the interquartile range of its round-to-round level exceeds the throughput tolerance
+ * (3% by default), the machine itself changed speed by more than the yardstick resolves, and a
+ * verdict of "short by 3%" or "p99 1.1 × the best" says more about which rounds a slow spell hit
+ * than about the pool; on a 2-core VM with CPU steal this is what it looks like (advisor run R:
+ * 11–19%, against at most about 2.5% in every other stored run).
+ */
+export function roundStability(sizes: readonly SizeRounds[], criteria: Partial<Pick<VerificationCriteria, 'throughputShare'>> = {}): RoundStability {
+  const throughputShare = criteria.throughputShare ?? DEFAULT_CRITERIA.throughputShare;
+  const measured = sizes.filter((size) => size.rounds.length > 0);
+  if (measured.length === 0) throw new RangeError('roundStability needs at least one size with rounds');
+  const levels = measured.map((size) => middle(size.rounds.map((r) => r.throughput)));
+  const top = Math.max(...levels);
+  const plateau = measured.filter((_, i) => levels[i] >= throughputShare * top);
+  const roundCount = Math.max(...plateau.map((size) => size.rounds.length));
+  const rounds = Array.from({ length: roundCount }, (_, i) => {
+    const runs = plateau.flatMap((size) => (i < size.rounds.length ? [size.rounds[i]] : []));
+    return { throughput: middle(runs.map((r) => r.throughput)), p99MS: middle(runs.map((r) => r.p99MS)) };
+  });
+  const spread = (values: number[]) => (quantile(values, 0.75) - quantile(values, 0.25)) / middle(values);
+  const throughputSpread = spread(rounds.map((r) => r.throughput));
+  return {
+    plateauSizes: plateau.map((size) => size.maxPoolSize).sort((a, b) => a - b),
+    rounds,
+    throughputSpread,
+    p99Spread: spread(rounds.map((r) => r.p99MS)),
+    steady: throughputSpread <= 1 - throughputShare + 1e-12,
+  };
+}
