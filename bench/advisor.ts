@@ -15,7 +15,9 @@
 // the lower quartile of their rounds' p99s and the median of their throughputs, with a bootstrap
 // of the rounds saying how firmly they decide (reported beside the sweep's verdict, and beside it
 // the same judgement on the median of the rounds and on all their operations, merged; see
-// confirmBand). --advisor-runs N runs the advisor N times in a row, and the confirmation judges
+// confirmBand). A confirmation whose rounds were not steady (roundStability: the plateau's level moved
+// from round to round by more than the 3% throughput tolerance) leaves its verdicts undecided.
+// --advisor-runs N runs the advisor N times in a row, and the confirmation judges
 // every run's pick (how often the advice meets the goal, against one sweep and one confirmation);
 // --stall-ms S with --stall-every-ms E stalls one core for S ms every E ms on average while the
 // advisor runs, and only then, to see whether its answer holds when noise hits its own measurement.
@@ -26,7 +28,7 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { adviseWorkload, evaluatePoolSizes, pointsFromSweep, type AdviseResult, type PoolSizeEvaluation, type VerificationRow } from '../src/advisor/index.js';
-import { createWorkload, resampleRounds, runClosedLoop, runOpenLoop, runSweep, type PointsOptions, type ResampledVerdicts, type SweepRun } from '../src/bench/index.js';
+import { createWorkload, resampleRounds, roundStability, runClosedLoop, runOpenLoop, runSweep, type PointsOptions, type ResampledVerdicts, type RoundStability, type SweepRun } from '../src/bench/index.js';
 import type { ServerOptions } from '../src/server/index.js';
 import { forkSupport, LOAD_CPU, machine, parseFlags, pinProcess, request, SERVER_CPU, table, writeResults } from './support/harness.js';
 
@@ -336,6 +338,12 @@ export interface Confirmation {
   merged: AlternativeVerdict;
   /** The rounds resampled (resampleRounds): how often each size came out smallest adequate, and the advice within the goal. */
   resampled: ResampledVerdicts;
+  /**
+   * Whether the rounds ran on one machine (roundStability: the plateau's round-to-round spread
+   * within the 3% throughput tolerance). When not (`steady` false), the verdicts above are
+   * reported but decide nothing: the machine changed speed by more than the goal resolves.
+   */
+  stability: RoundStability;
   sizes: ConfirmedSize[];
 }
 
@@ -427,6 +435,18 @@ async function confirmBand(
   const { evaluation, verdict } = judgeRounds(primary, advice);
   const byPick = new Map<number, AlternativeVerdict>([[advice, verdict]]);
   for (const pick of advices) if (!byPick.has(pick)) byPick.set(pick, judgeRounds(primary, pick).verdict);
+  const sizesWithRounds = evaluation.rows.map((r) => ({
+    maxPoolSize: r.maxPoolSize,
+    throughput: r.throughput,
+    p99MS: r.p99MS,
+    judged: r.judged,
+    throughputShare: r.throughputShare,
+    p99Ratio: r.p99Ratio,
+    adequate: r.adequate,
+    rounds: runs
+      .filter((run) => run.config.maxPoolSize === r.maxPoolSize)
+      .map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99, ...(run.result.latencyHistogram !== undefined && { histogram: run.result.latencyHistogram }) })),
+  }));
   return {
     rounds: roundCount,
     band: { from, to },
@@ -442,18 +462,8 @@ async function confirmBand(
     median: judgeRounds({ p99Quantile: 0.5 }, advice).verdict,
     merged: judgeRounds({ mergeHistograms: true }, advice).verdict,
     resampled: verdict.resampled,
-    sizes: evaluation.rows.map((r) => ({
-      maxPoolSize: r.maxPoolSize,
-      throughput: r.throughput,
-      p99MS: r.p99MS,
-      judged: r.judged,
-      throughputShare: r.throughputShare,
-      p99Ratio: r.p99Ratio,
-      adequate: r.adequate,
-      rounds: runs
-        .filter((run) => run.config.maxPoolSize === r.maxPoolSize)
-        .map((run) => ({ throughput: run.result.throughput, p99MS: run.result.latency.p99, ...(run.result.latencyHistogram !== undefined && { histogram: run.result.latencyHistogram }) })),
-    })),
+    stability: roundStability(sizesWithRounds),
+    sizes: sizesWithRounds,
   };
 }
 
@@ -580,11 +590,17 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       const firmness = (r: ResampledVerdicts) =>
         `resampling the rounds (${r.resamples}×): smallest adequate ${r.smallestAdequate.filter((x) => x.share >= 0.01).map((x) => `${x.maxPoolSize ?? 'none'} ${pct(x.share)}`).join(', ')}; ` +
         `advice adequate in ${pct(r.pick?.adequateShare ?? 0)}, within the goal in ${pct(r.pick?.withinGoalShare ?? 0)}`;
-      console.log(`confirmed: ${verdictLine(a)}`);
+      const st = c.stability;
+      console.log(
+        `rounds' plateau (sizes ${st.plateauSizes[0]}..${st.plateauSizes[st.plateauSizes.length - 1]}): throughput spread ${pct(st.throughputSpread)}, p99 spread ${pct(st.p99Spread)} (interquartile range over the median): ` +
+          (st.steady ? 'steady' : 'NOT STEADY: the machine changed speed by more than the 3% the goal resolves, so the verdicts below are undecided'),
+      );
+      const undecided = st.steady ? '' : ' (undecided: the rounds were not steady)';
+      console.log(`confirmed: ${verdictLine(a)}${undecided}`);
       console.log(`  ${firmness(c.resampled)}`);
       if (c.advices.length > 1) {
         const within = c.advices.filter((x) => x.meetsGoal).length;
-        console.log(`every advisor run's pick, confirmed the same way: goal met by ${within} of ${c.advices.length}`);
+        console.log(`every advisor run's pick, confirmed the same way: goal met by ${within} of ${c.advices.length}${undecided}`);
         console.log(
           table(
             ['advisor run', 'advice', 'verdict', '% of best', '× best p99', '× smallest adequate', 'goal', 'adequate in', 'within goal in'],

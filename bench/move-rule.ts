@@ -9,44 +9,18 @@
 // isShortOf with the default yardstick), so every rule sees the same draws. Results by a − S (S:
 // the confirmation's smallest adequate size), and the mean number of pairs each rule measured.
 // Caveats: the rounds are 1200 ms runs taken a band apart, the advisor's pairs 1500 ms runs taken
-// back to back; no stalls were injected into the confirmations.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// back to back; no stalls were injected into the confirmations. Confirmations whose rounds were not
+// steady (roundStability: the machine changed speed between rounds) are left out.
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { roundStability } from '../src/bench/adequacy.js';
 import { DEFAULT_CRITERIA, isShortOf, MAX_ADJUSTMENT, sideBySideVerdict } from '../src/advisor/verify.js';
 import { machine, parseFlags, RESULTS_DIR, table, writeResults } from './support/harness.js';
+import { advisorResultFiles, readConfirmations, type StoredConfirmation, type StoredRound } from './support/stored-confirmations.js';
 
-interface Round {
-  throughput: number;
-  p99MS: number;
-}
-
-interface StoredSize {
-  maxPoolSize: number;
-  adequate: boolean;
-  rounds: Round[];
-}
-
-export interface ReplaySource {
-  file: string;
-  shape: string;
-  smallestAdequate: number;
-  sizes: StoredSize[];
-}
-
-/** The confirmations in the given result files that stored their rounds. */
-export function readConfirmations(files: string[]): ReplaySource[] {
-  const sources: ReplaySource[] = [];
-  for (const file of files) {
-    const data = JSON.parse(readFileSync(file, 'utf8'));
-    for (const shape of data.shapes ?? []) {
-      const c = shape.confirmation;
-      if (!c || typeof c.smallestAdequate !== 'number' || !Array.isArray(c.sizes) || !c.sizes.every((s: Partial<StoredSize>) => Array.isArray(s.rounds))) continue;
-      sources.push({ file, shape: String(shape.shape), smallestAdequate: c.smallestAdequate, sizes: c.sizes });
-    }
-  }
-  return sources;
-}
+type Round = StoredRound;
+/** A confirmation as the replay reads it. */
+export type ReplaySource = Pick<StoredConfirmation, 'file' | 'shape' | 'smallestAdequate' | 'sizes'>;
 
 /** Every ordered choice of `k` distinct indices below `n`. */
 function orderedDraws(n: number, k: number): number[][] {
@@ -132,12 +106,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (!rules.every((r) => Number.isInteger(r) && r >= 1 && r <= 5)) throw new Error(`--rules must list pair counts from 1 to 5, got '${flags.rules}'`);
   const maxOffset = flags['max-offset'];
   if (!(Number.isInteger(maxOffset) && maxOffset >= 1)) throw new Error(`--max-offset must be a positive integer, got ${maxOffset}`);
-  const files = flags.files
-    ? String(flags.files).split(',')
-    : readdirSync(RESULTS_DIR).filter((f) => /^advisor-[\w-]+\.json$/.test(f)).sort().map((f) => join(RESULTS_DIR, f));
-  const sources = readConfirmations(files);
-  if (sources.length === 0) throw new Error(`no confirmation with stored rounds in ${files.length} file(s)`);
-  process.stderr.write(`move-rule: ${sources.length} confirmations from ${new Set(sources.map((s) => s.file)).size} files\n`);
+  const files = flags.files ? String(flags.files).split(',') : advisorResultFiles();
+  const stored = readConfirmations(files);
+  // Rounds from a machine that changed speed by more than the yardstick resolves say nothing about the rule.
+  const sources = stored.filter((source) => roundStability(source.sizes).steady);
+  if (sources.length === 0) throw new Error(`no steady confirmation with stored rounds in ${files.length} file(s)`);
+  const skipped = stored.filter((source) => !sources.includes(source)).map((source) => `${basename(source.file)} ${source.shape}`);
+  process.stderr.write(`move-rule: ${sources.length} confirmations from ${new Set(sources.map((s) => s.file)).size} files${skipped.length ? `; not steady, left out: ${skipped.join(', ')}` : ''}\n`);
   const groups = replay(sources, rules, maxOffset);
   const file = writeResults('move-rule', { machine: machine(), date: new Date().toISOString(), flags, sources: sources.map((s) => ({ file: s.file.replace(`${RESULTS_DIR}/`, ''), shape: s.shape, smallestAdequate: s.smallestAdequate })), groups });
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
