@@ -6,7 +6,17 @@ import { recommendPoolSize, type PoolSizeRecommendation } from '../sizing/recomm
 import { requireNonNegativeInteger, requirePositiveInteger } from '../sizing/validate.js';
 import { poolSizesAround, readLoad, runSweep, type LoadShape, type SweepResult, type SweepRun } from '../bench/sweep.js';
 import { createWorkload, type Workload, type WorkloadName } from '../bench/workloads.js';
-import { describeKnee, estimateFromSteps, kneeStep, KNEE_HIGH_CONCURRENCY, type CapacityEstimate, type KneeStep } from './capacity.js';
+import {
+  describeKnee,
+  estimateFromSteps,
+  kneeStep,
+  KNEE_HIGH_CONCURRENCY,
+  lowStepExtensionMS,
+  plateauThroughput,
+  pooledStep,
+  type CapacityEstimate,
+  type KneeStep,
+} from './capacity.js';
 import { measureWorkload, warmUp, type WorkloadMeasurement } from './measure.js';
 import { DRIVER_DEFAULT_POOL_SIZE, ruleAnswers, serverCores, type RuleAnswers } from './rules.js';
 import {
@@ -229,14 +239,27 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
   if (input.serverCapacity !== undefined) {
     capacity = { source: 'given', serverCapacity: input.serverCapacity };
   } else {
-    const step = async (concurrency: number): Promise<KneeStep> => {
-      const detail = `knee: ${concurrency} caller${concurrency === 1 ? '' : 's'}, maxPoolSize ${concurrency}`;
+    const step = async (concurrency: number, stepMS = durationMS, extending = false): Promise<KneeStep> => {
+      const detail = `knee: ${concurrency} caller${concurrency === 1 ? '' : 's'}, maxPoolSize ${concurrency}${extending ? `, ${(stepMS / 1000).toFixed(1)} s more` : ''}`;
       report('capacity', detail);
-      const m = await measureWorkload({ ...base, load: { mode: 'closed', concurrency }, poolSize: concurrency, onProgress: (p, phase) => report('capacity', detail, within(p.fraction, phase)) });
-      stepsDone++;
+      const m = await measureWorkload({
+        ...base,
+        durationMS: stepMS,
+        load: { mode: 'closed', concurrency },
+        poolSize: concurrency,
+        onProgress: (p, phase) => report('capacity', detail, within(p.fraction, phase)),
+      });
+      if (!extending) stepsDone++;
       return kneeStep(m, concurrency);
     };
-    const low = lowReusable ? kneeStep(measurement, 1) : await step(1);
+    // One caller sees few operations when each is slow: measure on until R_min's mean is precise
+    // enough (LOW_STEP_TARGET_ERROR), within LOW_STEP_MAX_MS, and count all the operations.
+    const lowStep = async (): Promise<KneeStep> => {
+      const first = lowReusable ? kneeStep(measurement, 1) : await step(1);
+      const more = options.signal?.aborted ? 0 : lowStepExtensionMS(first, lowReusable ? measurement.durationMS : durationMS);
+      return more > 0 ? pooledStep(first, await step(1, more, true)) : first;
+    };
+    const low = await lowStep();
     const high = highReusable ? kneeStep(measurement, (load as { concurrency: number }).concurrency) : await step(KNEE_HIGH_CONCURRENCY);
     capacity = estimateFromSteps(low, high, measurement.throughput);
   }
@@ -295,12 +318,13 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
     await measureSizes([...around(recommendation.maxPoolSize), ...Object.keys(marks).map(Number)]);
     let evaluation = evaluate();
 
-    // The knee used X_max from one run; a verified pool that did better means the plateau is
-    // higher and N* larger. Re-estimate once with the best throughput seen, and measure around
-    // the new answer.
+    // The knee used X_max from one run; when the verified pools larger than the answer did better
+    // (their median, X_max counted with them: not the luckiest run) the plateau is higher and N* larger.
+    // Re-estimate once with that plateau, and measure around the new answer.
     const knee = capacity.knee;
-    if (!evaluation.pick?.adequate && knee && evaluation.best.throughput.value > knee.maxThroughput && !options.signal?.aborted) {
-      const refined = estimateFromSteps(knee.low, knee.high, evaluation.best.throughput.value);
+    const plateau = knee ? plateauThroughput(evaluation.rows, recommendation.maxPoolSize, knee.maxThroughput) : 0;
+    if (!evaluation.pick?.adequate && knee && plateau > knee.maxThroughput && !options.signal?.aborted) {
+      const refined = estimateFromSteps(knee.low, knee.high, plateau);
       const second = recommend(refined.serverCapacity);
       if (second.maxPoolSize !== recommendation.maxPoolSize) {
         const first = recommendation.maxPoolSize;
@@ -457,7 +481,7 @@ function adviceFrom(recommendation: PoolSizeRecommendation, verification: Advise
     notes.push(
       `Capacity estimated at the knee of the throughput curve, in connections: ${describeKnee(knee, capacity.serverCapacity)}` +
         (capacity.refinedFrom !== undefined
-          ? ` (re-estimated: the first estimate, ${capacity.refinedFrom.serverCapacity} from X_max ${Math.round(capacity.refinedFrom.maxThroughput)} ops/s, did not verify and a verified pool reached ${Math.round(knee.maxThroughput)} ops/s).`
+          ? ` (re-estimated: the first estimate, ${capacity.refinedFrom.serverCapacity} from X_max ${Math.round(capacity.refinedFrom.maxThroughput)} ops/s, did not verify, and the verified pools larger than it reached ${Math.round(knee.maxThroughput)} ops/s, their median with X_max).`
           : '.'),
     );
   }

@@ -13,6 +13,10 @@ export interface KneeStep {
   holdTimeMeanMS: number;
   /** p99 of how late the client's event loop ran during the step (measureWorkload's eventLoopDelayMS), ms. */
   clientStallP99MS?: number;
+  /** Operations the mean hold time comes from. */
+  holdTimeCount?: number;
+  /** Standard deviation of their hold times, ms. */
+  holdTimeStdDevMS?: number;
 }
 
 export interface CapacityEstimate {
@@ -91,7 +95,94 @@ export function kneeStep(measurement: WorkloadMeasurement, concurrency: number):
     throughput: measurement.throughput,
     holdTimeMeanMS: measurement.holdTimeMS.mean,
     clientStallP99MS: measurement.eventLoopDelayMS.p99,
+    holdTimeCount: measurement.holdTimeMS.count,
+    holdTimeStdDevMS: measurement.holdTimeStdDevMS,
   };
+}
+
+/**
+ * How precisely a step knows its mean hold time: the standard error over the mean, σ / (mean √n).
+ * Undefined when the step does not say how many operations it saw.
+ */
+export function meanHoldTimeError(step: KneeStep): number | undefined {
+  const n = step.holdTimeCount;
+  if (n === undefined || step.holdTimeStdDevMS === undefined || n < 1 || step.holdTimeMeanMS <= 0) return undefined;
+  return step.holdTimeStdDevMS / (step.holdTimeMeanMS * Math.sqrt(n));
+}
+
+/**
+ * R_min should be known to this relative standard error. One caller for 1.5 s sees 1500 / R
+ * operations: plenty at 1 ms, about 120 at 12 ms, and a heavy-tailed service time (lognormal,
+ * median 10 ms, p99 40 ms: σ/mean ≈ 0.65) then leaves the mean uncertain by ±6%. In the advisor
+ * benchmark's lognormal shape (2026-12-06, run S) R_min ranged 10.9–13.7 ms over six runs, and the
+ * highest lifted ⌈N* × 1.3⌉ from 6 to 7 connections.
+ */
+export const LOW_STEP_TARGET_ERROR = 0.03;
+
+/** The single-caller step measures at most this long in all, ms, however uncertain its mean. */
+export const LOW_STEP_MAX_MS = 6000;
+
+/**
+ * How much longer (ms) to measure the single-caller step so that its mean hold time reaches
+ * LOW_STEP_TARGET_ERROR: the operations still missing at its mean time each (one caller runs them
+ * one after another), within LOW_STEP_MAX_MS in all. 0 when it is precise enough already, when the
+ * step cannot say, or when less than `minimumMS` would be left.
+ */
+export function lowStepExtensionMS(step: KneeStep, measuredMS: number, minimumMS = 250): number {
+  const error = meanHoldTimeError(step);
+  if (error === undefined || error <= LOW_STEP_TARGET_ERROR) return 0;
+  const needed = step.holdTimeCount! * (error / LOW_STEP_TARGET_ERROR) ** 2;
+  const wanted = (needed - step.holdTimeCount!) * step.holdTimeMeanMS;
+  const extension = Math.min(wanted, LOW_STEP_MAX_MS - measuredMS);
+  return extension >= minimumMS ? Math.ceil(extension) : 0;
+}
+
+/**
+ * Two measurements of the same step as one: operations counted together, their mean hold time
+ * and its standard deviation those of all the operations, throughput over the two runs' time.
+ */
+export function pooledStep(a: KneeStep, b: KneeStep): KneeStep {
+  const na = a.holdTimeCount ?? 0;
+  const nb = b.holdTimeCount ?? 0;
+  if (na === 0 || nb === 0) throw new RangeError('pooledStep needs both steps to count their operations');
+  const n = na + nb;
+  const mean = (na * a.holdTimeMeanMS + nb * b.holdTimeMeanMS) / n;
+  const sa = a.holdTimeStdDevMS ?? 0;
+  const sb = b.holdTimeStdDevMS ?? 0;
+  // Population variances: each part's spread about its own mean plus its mean's offset from the whole.
+  const variance = (na * (sa ** 2 + (a.holdTimeMeanMS - mean) ** 2) + nb * (sb ** 2 + (b.holdTimeMeanMS - mean) ** 2)) / n;
+  const seconds = (ops: number, throughput: number) => (throughput > 0 ? ops / throughput : 0);
+  const time = seconds(na, a.throughput) + seconds(nb, b.throughput);
+  const stalls = [a.clientStallP99MS, b.clientStallP99MS].filter((x): x is number => x !== undefined);
+  return {
+    concurrency: a.concurrency,
+    poolSize: a.poolSize,
+    throughput: time > 0 ? n / time : 0,
+    holdTimeMeanMS: mean,
+    ...(stalls.length > 0 && { clientStallP99MS: Math.max(...stalls) }),
+    holdTimeCount: n,
+    holdTimeStdDevMS: Math.sqrt(variance),
+  };
+}
+
+/**
+ * The plateau's throughput from a verification: the median over the sizes larger than the model's
+ * answer (each size's own value, not smoothed), with `alsoMeasured` (the knee's own X_max) as one
+ * more sample. On a closed-loop plateau a larger pool does not deliver less, so each of them
+ * measures the plateau, and their median is robust to a lucky or an unlucky run. Not the fastest
+ * size: the best of ten noisy runs is biased upwards (the winner's curse), and an X_max set by one
+ * lucky run inflates N*. In the advisor benchmark one such run (373 ops/s against a plateau of
+ * about 335) took the lognormal shape's answer from 6 to 7. When the answer is far below the
+ * knee, some larger sizes are below it too and the median comes out low: no re-estimate then,
+ * and the move up (checked side by side) handles that case.
+ */
+export function plateauThroughput(rows: ReadonlyArray<{ maxPoolSize: number; throughput: number }>, answer: number, alsoMeasured?: number): number {
+  const plateau = rows.filter((row) => row.maxPoolSize > answer && row.throughput > 0).map((row) => row.throughput);
+  if (alsoMeasured !== undefined && alsoMeasured > 0) plateau.push(alsoMeasured);
+  if (plateau.length === 0) return 0;
+  plateau.sort((x, y) => x - y);
+  const middle = plateau.length / 2;
+  return plateau.length % 2 === 1 ? plateau[Math.floor(middle)] : (plateau[middle - 1] + plateau[middle]) / 2;
 }
 
 /** N* from the two steps; `plateau` is a higher throughput seen elsewhere (any measured throughput bounds X_max from below). */
@@ -104,7 +195,9 @@ export function estimateFromSteps(low: KneeStep, high: KneeStep, plateau = 0): C
 
 /** One line on how the knee gave the capacity, with the client's stalls beside it. */
 export function describeKnee(knee: NonNullable<CapacityEstimate['knee']>, serverCapacity: number): string {
-  const base = `N* = X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms = ${knee.estimate.toFixed(1)}`;
+  const error = meanHoldTimeError(knee.low);
+  const precision = error === undefined ? '' : ` (±${(error * 100).toFixed(1)}%, ${knee.low.holdTimeCount} operations)`;
+  const base = `N* = X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms${precision} = ${knee.estimate.toFixed(1)}`;
   const headroom = knee.estimate * KNEE_HEADROOM;
   const stall = `the client's p99 stall J ${knee.clientStallMS.toFixed(1)} ms, X_max × (R_min + J) = ${knee.stallEstimate.toFixed(1)}, is not added`;
   const line = `${base}; × ${KNEE_HEADROOM} headroom = ${headroom.toFixed(1)} → ${serverCapacity} (${stall})`;

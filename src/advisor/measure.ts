@@ -23,6 +23,8 @@ export interface WorkloadMeasurement {
   holdTimeMS: LatencySummary;
   /** Spread of the hold time: p99 / p50 (1 = every operation alike; an exponential gives 6.6). */
   holdTimeSpread: number;
+  /** Standard deviation of the hold time, ms: with its count, how precisely the run knows the mean (σ / √n). */
+  holdTimeStdDevMS: number;
   /** How long operations waited for a connection, ms. */
   waitTimeMS: LatencySummary;
   /**
@@ -114,6 +116,7 @@ export async function measureWorkload(options: MeasureOptions): Promise<Workload
       arrivalRate: result.durationMS > 0 ? (checkouts * 1000) / result.durationMS : 0,
       holdTimeMS,
       holdTimeSpread: holdTimeMS.p50 > 0 ? holdTimeMS.p99 / holdTimeMS.p50 : 1,
+      holdTimeStdDevMS: hold.stdDevMS(),
       waitTimeMS: wait.summary(),
       ...serverTime(serverBefore, serverAfter),
       eventLoopDelayMS: { p50: lateMS(loopDelay.percentile(50)), p99: lateMS(loopDelay.percentile(99)), max: lateMS(loopDelay.max) },

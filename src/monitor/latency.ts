@@ -111,6 +111,15 @@ export class LatencyRecorder {
     return this.#count + this.#buffered;
   }
 
+  /**
+   * Standard deviation of the recorded durations (over all of them, not a sample estimate), ms.
+   * From the HDR buckets, so within their relative precision (0.1% by default); 0 below two values.
+   */
+  stdDevMS(): number {
+    this.#flush();
+    return this.#count < 2 ? 0 : Math.round(this.#hdr.stdDeviation) / 1000;
+  }
+
   /** Exact sum of the recorded durations, in seconds. */
   get sumSeconds(): number {
     this.#flush();

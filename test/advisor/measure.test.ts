@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { useServer } from '../helpers/server.js';
 import { adviseWorkload, measureWorkload, type AdviseProgress } from '../../src/advisor/index.js';
+import { meanHoldTimeError } from '../../src/advisor/capacity.js';
 import { createWorkload } from '../../src/bench/index.js';
 import { MeasurementError, PoolConfigError } from '../../src/errors.js';
 
@@ -115,5 +116,26 @@ test('adviseWorkload rejects bad options by name and reports a workload that onl
     );
   } finally {
     server().failCommand({ mode: 'off' });
+  }
+});
+
+test('adviseWorkload: with few, widely spread operations at one caller, the knee measures on until R_min is precise', async () => {
+  // Lognormal service times (median 2 ms, p99 16 ms: σ/mean ≈ 0.9): 200 ms at one caller sees about
+  // 70 operations, which leave the mean uncertain by ±10%; the step measures on (about 2 s more).
+  server().loadModel.set({ latencyMS: { dist: 'lognormal', medianMS: 2, p99MS: 16 }, seed: 5 });
+  try {
+    const durationMS = 200;
+    const result = await adviseWorkload({ uri: server().uri, load: { mode: 'closed', concurrency: 8 }, verify: false, durationMS, warmupMS: 50, documents: 100 });
+    const low = result.capacity.knee!.low;
+    assert.equal(low.concurrency, 1);
+    // More operations than one caller completes in durationMS: the step went on.
+    assert.ok(low.holdTimeCount! * low.holdTimeMeanMS > 2 * durationMS, `${low.holdTimeCount} operations of ${low.holdTimeMeanMS} ms`);
+    assert.equal(result.capacity.knee!.minHoldTimeMS, low.holdTimeMeanMS, 'R_min is the pooled mean');
+    // Near the ±3% target (the number of operations came from the first, rough estimate of the spread).
+    const error = meanHoldTimeError(low)!;
+    assert.ok(error <= 0.05, `R_min ±${(error * 100).toFixed(1)}%`);
+    assert.match(result.advice.notes.join('\n'), new RegExp(`R_min [\\d.]+ ms \\(±[\\d.]+%, ${low.holdTimeCount} operations\\)`));
+  } finally {
+    server().loadModel.set({ latencyMS: 5 });
   }
 });

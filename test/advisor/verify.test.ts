@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeKnee, estimateFromSteps, KNEE_HEADROOM, KNEE_STALL_LIMIT, kneeCapacity } from '../../src/advisor/capacity.js';
+import {
+  describeKnee,
+  estimateFromSteps,
+  KNEE_HEADROOM,
+  KNEE_STALL_LIMIT,
+  kneeCapacity,
+  LOW_STEP_MAX_MS,
+  LOW_STEP_TARGET_ERROR,
+  lowStepExtensionMS,
+  meanHoldTimeError,
+  plateauThroughput,
+  pooledStep,
+  type KneeStep,
+} from '../../src/advisor/capacity.js';
 import { evaluatePoolSizes, isShortOf, pairP99Judged, pointsFromSweep, SIDE_BY_SIDE_PAIRS, sideBySideVerdict, verifiedPoolSize, type PoolSizePoint } from '../../src/advisor/verify.js';
 import { LatencyRecorder, resampleRounds, type PointsOptions } from '../../src/bench/index.js';
 import { ruleAnswers } from '../../src/advisor/rules.js';
@@ -65,6 +78,74 @@ test('knee: the client stall term X_max × (R_min + J) is reported, not added; a
   // A 13 ms stall: X_max × (R_min + J) = 28.5 > 2 × N* = 18.
   assert.match(describeKnee(steps(0, 13).knee!, 12), /is not added\); the client's stalls are as long as a round trip: .*event loop/);
   assert.doesNotMatch(plain, /event loop/);
+});
+
+test('knee: the single-caller step measures on until R_min is known to ±3%, within 6 s in all', () => {
+  const low = (holdTimeMeanMS: number, holdTimeStdDevMS: number, holdTimeCount: number): KneeStep => ({
+    concurrency: 1,
+    poolSize: 1,
+    throughput: 1000 / holdTimeMeanMS,
+    holdTimeMeanMS,
+    holdTimeCount,
+    holdTimeStdDevMS,
+  });
+  assert.equal(LOW_STEP_TARGET_ERROR, 0.03);
+  assert.equal(LOW_STEP_MAX_MS, 6000);
+  // A fixed 5 ms service: σ/mean 0.1 over 270 operations, ±0.6%: precise already.
+  const fixed = low(5.5, 0.55, 270);
+  assert.ok(Math.abs(meanHoldTimeError(fixed)! - 0.1 / Math.sqrt(270)) < 1e-12);
+  assert.equal(lowStepExtensionMS(fixed, 1500), 0);
+  // Lognormal, mean 12 ms, σ 7.8 ms (0.65 of the mean), 125 operations in 1.5 s: ±5.8%. ±3% needs
+  // 125 × (5.8 / 3)² = 469.4 operations, 344.4 more at 12 ms each.
+  const heavy = low(12, 7.8, 125);
+  const error = meanHoldTimeError(heavy)!;
+  assert.ok(Math.abs(error - 0.65 / Math.sqrt(125)) < 1e-12);
+  assert.equal(lowStepExtensionMS(heavy, 1500), Math.ceil(125 * ((error / 0.03) ** 2 - 1) * 12));
+  // Slower still: capped so that the step lasts 6 s in all; nothing when under 250 ms would be left.
+  assert.equal(lowStepExtensionMS(low(60, 39, 25), 1500), 4500);
+  assert.equal(lowStepExtensionMS(low(60, 39, 25), 5800), 0);
+  // A step that does not count its operations (older results, a given capacity) is left alone.
+  assert.equal(meanHoldTimeError({ concurrency: 1, poolSize: 1, throughput: 80, holdTimeMeanMS: 12 }), undefined);
+  assert.equal(lowStepExtensionMS({ concurrency: 1, poolSize: 1, throughput: 80, holdTimeMeanMS: 12 }, 1500), 0);
+});
+
+test('knee: an extended step pools its operations (mean, spread and throughput of them all), and describeKnee says how precise R_min is', () => {
+  // 100 operations at 10 ms ± 2, then 300 at 14 ms ± 4: 400 at 13 ms; variance (100 × (4 + 9) + 300 × (16 + 1)) / 400 = 16.
+  const a: KneeStep = { concurrency: 1, poolSize: 1, throughput: 100, holdTimeMeanMS: 10, holdTimeCount: 100, holdTimeStdDevMS: 2, clientStallP99MS: 3 };
+  const b: KneeStep = { concurrency: 1, poolSize: 1, throughput: 70, holdTimeMeanMS: 14, holdTimeCount: 300, holdTimeStdDevMS: 4, clientStallP99MS: 1 };
+  const pooled = pooledStep(a, b);
+  assert.equal(pooled.holdTimeCount, 400);
+  assert.ok(Math.abs(pooled.holdTimeMeanMS - 13) < 1e-12);
+  assert.ok(Math.abs(pooled.holdTimeStdDevMS! - 4) < 1e-12);
+  // 100 operations in 1 s, 300 in 300/70 s: 400 over 5.2857 s.
+  assert.ok(Math.abs(pooled.throughput - 400 / (1 + 300 / 70)) < 1e-9);
+  assert.equal(pooled.clientStallP99MS, 3, 'the worse stall of the two');
+  assert.throws(() => pooledStep({ concurrency: 1, poolSize: 1, throughput: 1, holdTimeMeanMS: 1 }, b), RangeError);
+
+  const estimate = estimateFromSteps(pooled, { concurrency: 64, poolSize: 64, throughput: 300, holdTimeMeanMS: 200 });
+  // ±4 / (13 × √400) = ±1.5%.
+  assert.match(describeKnee(estimate.knee!, estimate.serverCapacity), /^N\* = X_max 300 ops\/s × R_min 13\.00 ms \(±1\.5%, 400 operations\) = 3\.9; /);
+});
+
+test('knee: the plateau is the median of the sizes larger than the answer, with X_max as one more, not the luckiest run', () => {
+  // The answer 6; half of it far below; one lucky run of 373 among sizes that reach 329..336.
+  const rows = [
+    { maxPoolSize: 3, throughput: 170 },
+    { maxPoolSize: 5, throughput: 320 },
+    { maxPoolSize: 6, throughput: 325 },
+    { maxPoolSize: 7, throughput: 331 },
+    { maxPoolSize: 8, throughput: 373 },
+    { maxPoolSize: 9, throughput: 329 },
+    { maxPoolSize: 12, throughput: 336 },
+    { maxPoolSize: 100, throughput: 334 },
+  ];
+  // 323 (X_max), 329, 331, 334, 336, 373: the median is (331 + 334) / 2, not 373.
+  assert.equal(plateauThroughput(rows, 6, 323), 332.5);
+  assert.equal(plateauThroughput(rows, 6), 334);
+  // Failed sizes (no throughput) do not count; nothing larger measured: X_max alone, or 0.
+  assert.equal(plateauThroughput([...rows, { maxPoolSize: 64, throughput: 0 }], 6), 334);
+  assert.equal(plateauThroughput(rows, 100, 323), 323);
+  assert.equal(plateauThroughput([], 6), 0);
 });
 
 test('evaluation: the yardstick is ≥ 97% of the best throughput and p99 ≤ 1.1 × the best p99', () => {

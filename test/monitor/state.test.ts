@@ -113,6 +113,23 @@ describe('LatencyRecorder', () => {
     assert.deepEqual(new LatencyRecorder().summary(), { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 });
   });
 
+  test('stdDevMS: the standard deviation of every recorded duration, within HDR precision; 0 below two values', () => {
+    const r = new LatencyRecorder();
+    const random = createRandom(11);
+    const values = Array.from({ length: 4000 }, () => 5 + random() * 20);
+    for (const v of values) r.recordMS(v);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const exact = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+    assert.ok(Math.abs(r.stdDevMS() - exact) <= exact * 0.002, `${r.stdDevMS()} vs ${exact}`);
+    const one = new LatencyRecorder();
+    one.recordMS(12);
+    assert.equal(one.stdDevMS(), 0);
+    const two = new LatencyRecorder();
+    two.recordMS(10);
+    two.recordMS(20);
+    assert.ok(Math.abs(two.stdDevMS() - 5) < 0.01, String(two.stdDevMS()));
+  });
+
   test('percentiles never leave [min, max], even where HDR reports the top of a bucket', () => {
     // Whole milliseconds, as the driver's durationMS: 99 ms sits in the HDR bucket [98 944, 99 007] µs.
     const same = new LatencyRecorder();
