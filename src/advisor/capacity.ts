@@ -172,7 +172,7 @@ export function pooledStep(a: KneeStep, b: KneeStep): KneeStep {
  * measures the plateau, and their median is robust to a lucky or an unlucky run. Not the fastest
  * size: the best of ten noisy runs is biased upwards (the winner's curse), and an X_max set by one
  * lucky run inflates N*. In the advisor benchmark one such run (373 ops/s against a plateau of
- * about 335) took the lognormal shape's answer from 6 to 7. When the answer is far below the
+ * about 330) took the lognormal shape's answer from 6 to 7. When the answer is far below the
  * knee, some larger sizes are below it too and the median comes out low: no re-estimate then,
  * and the move up (checked side by side) handles that case.
  */
