@@ -129,11 +129,7 @@ export function parseFlags(argv: string[], defaults: Record<string, number | str
   return out;
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+export { median } from '../../src/util/stats.js';
 
 /**
  * A distribution-free confidence interval for the median: the order statistics x(k) and

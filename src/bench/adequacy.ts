@@ -1,6 +1,7 @@
 import type { SweepResult } from './sweep.js';
 import { LatencyRecorder } from './histogram.js';
 import { createRandom } from '../util/random.js';
+import { median as middle, quantile } from '../util/stats.js';
 
 /**
  * When a measured pool configuration counts as "as good as the best": the yardstick of
@@ -164,19 +165,6 @@ function mergedP99(label: string, runs: SweepResult['runs']): number {
   return merged.summary().p99;
 }
 
-/** Median; the mean of the middle two for an even count. */
-function middle(values: number[]): number {
-  return quantile(values, 0.5);
-}
-
-/** The q-quantile with linear interpolation between order statistics (q 0.5: the median). */
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = q * (sorted.length - 1);
-  const below = Math.floor(at);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (at - below) * (sorted[above] - sorted[below]);
-}
 
 const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.sort((a, b) => a.maxPoolSize - b.maxPoolSize);
 
@@ -375,8 +363,8 @@ export interface RoundStability {
  * pool. When the interquartile range of its round-to-round level exceeds the throughput tolerance
  * (3% by default), the machine itself changed speed by more than the yardstick resolves, and a
  * verdict of "short by 3%" or "p99 1.1 × the best" says more about which rounds a slow spell hit
- * than about the pool; on a 2-core VM with CPU steal this is what it looks like (advisor run R:
- * 11–19%, against at most about 2.5% in every other stored run).
+ * than about the pool; on a 2-core VM with CPU steal this is what it looks like (advisor run R's
+ * two fixed shapes: 15.6% and 8.4%, against at most 2.0% in every other stored confirmation).
  */
 export function roundStability(sizes: readonly SizeRounds[], criteria: Partial<Pick<VerificationCriteria, 'throughputShare'>> = {}): RoundStability {
   const throughputShare = criteria.throughputShare ?? DEFAULT_CRITERIA.throughputShare;
