@@ -11,6 +11,7 @@ import {
   estimateFromSteps,
   kneeStep,
   KNEE_HIGH_CONCURRENCY,
+  LOW_STEP_MAX_EXTENSIONS,
   lowStepExtensionMS,
   plateauThroughput,
   pooledStep,
@@ -174,6 +175,8 @@ const MAX_BETWEEN_STEPS = 3;
  */
 const ADVISE_TARGET_MS = 55_000;
 const DEFAULT_WARMUP_MS = 300;
+/** Warm-up of an extension of the single-caller knee step: the process is warm, only the connection is new. */
+const EXTENSION_WARMUP_MS = 100;
 const DEFAULT_MAX_POOL_SIZE = 64;
 /** Estimated size of a default verification (sizes around the answer + the rules), for progress only. */
 const TYPICAL_VERIFY_SIZES = 11;
@@ -201,9 +204,11 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
   const kneeSteps = input.serverCapacity !== undefined ? 0 : (lowReusable ? 0 : 1) + (highReusable ? 0 : 1);
   let verifySteps = input.verify ? (input.thorough ? input.maxPoolSize + 3 : TYPICAL_VERIFY_SIZES) : 0;
   let stepsDone = 0;
+  /** Measurements added on the way (extensions of the single-caller knee step). */
+  let extraSteps = 0;
   let lastFraction = 0;
   const report = (step: AdviseProgress['step'], detail: string, within = 0) => {
-    const planned = 2 + kneeSteps + verifySteps;
+    const planned = 2 + kneeSteps + extraSteps + verifySteps;
     lastFraction = step === 'done' ? 1 : Math.max(lastFraction, Math.min(0.999, (stepsDone + within) / planned));
     options.onProgress?.({ step, detail, fraction: lastFraction });
   };
@@ -239,25 +244,33 @@ export async function adviseWorkload(options: AdviseWorkloadOptions): Promise<Ad
   if (input.serverCapacity !== undefined) {
     capacity = { source: 'given', serverCapacity: input.serverCapacity };
   } else {
-    const step = async (concurrency: number, stepMS = durationMS, extending = false): Promise<KneeStep> => {
-      const detail = `knee: ${concurrency} caller${concurrency === 1 ? '' : 's'}, maxPoolSize ${concurrency}${extending ? `, ${(stepMS / 1000).toFixed(1)} s more` : ''}`;
+    const step = async (concurrency: number, extensionMS?: number): Promise<KneeStep> => {
+      const more = extensionMS === undefined ? '' : `, ${(extensionMS / 1000).toFixed(1)} s more`;
+      const detail = `knee: ${concurrency} caller${concurrency === 1 ? '' : 's'}, maxPoolSize ${concurrency}${more}`;
       report('capacity', detail);
       const m = await measureWorkload({
         ...base,
-        durationMS: stepMS,
+        // An extension runs on a warm process: its warm-up only opens the connection.
+        ...(extensionMS !== undefined && { durationMS: extensionMS, warmupMS: Math.min(warmupMS, EXTENSION_WARMUP_MS) }),
         load: { mode: 'closed', concurrency },
         poolSize: concurrency,
         onProgress: (p, phase) => report('capacity', detail, within(p.fraction, phase)),
       });
-      if (!extending) stepsDone++;
+      stepsDone++;
       return kneeStep(m, concurrency);
     };
     // One caller sees few operations when each is slow: measure on until R_min's mean is precise
-    // enough (LOW_STEP_TARGET_ERROR), within LOW_STEP_MAX_MS, and count all the operations.
+    // enough (LOW_STEP_TARGET_ERROR; each extension is sized from the spread so far, so check
+    // again), within LOW_STEP_MAX_MS of measuring, and pool all the operations.
     const lowStep = async (): Promise<KneeStep> => {
-      const first = lowReusable ? kneeStep(measurement, 1) : await step(1);
-      const more = options.signal?.aborted ? 0 : lowStepExtensionMS(first, lowReusable ? measurement.durationMS : durationMS);
-      return more > 0 ? pooledStep(first, await step(1, more, true)) : first;
+      let low = lowReusable ? kneeStep(measurement, 1) : await step(1);
+      for (let extensions = 0; extensions < LOW_STEP_MAX_EXTENSIONS && !options.signal?.aborted; extensions++) {
+        const more = lowStepExtensionMS(low);
+        if (more === 0) break;
+        extraSteps++;
+        low = pooledStep(low, await step(1, more));
+      }
+      return low;
     };
     const low = await lowStep();
     const high = highReusable ? kneeStep(measurement, (load as { concurrency: number }).concurrency) : await step(KNEE_HIGH_CONCURRENCY);

@@ -1,4 +1,5 @@
 import type { WorkloadMeasurement } from './measure.js';
+import { median } from '../util/stats.js';
 
 /** Callers (and pool size) of the high-concurrency step that finds the throughput plateau X_max. */
 export const KNEE_HIGH_CONCURRENCY = 64;
@@ -15,8 +16,10 @@ export interface KneeStep {
   clientStallP99MS?: number;
   /** Operations the mean hold time comes from. */
   holdTimeCount?: number;
-  /** Standard deviation of their hold times, ms. */
+  /** Standard deviation of their hold times (over all of them), ms. */
   holdTimeStdDevMS?: number;
+  /** Length of the measured run, ms. */
+  durationMS?: number;
 }
 
 export interface CapacityEstimate {
@@ -97,17 +100,21 @@ export function kneeStep(measurement: WorkloadMeasurement, concurrency: number):
     clientStallP99MS: measurement.eventLoopDelayMS.p99,
     holdTimeCount: measurement.holdTimeMS.count,
     holdTimeStdDevMS: measurement.holdTimeStdDevMS,
+    durationMS: measurement.durationMS,
   };
 }
 
 /**
- * How precisely a step knows its mean hold time: the standard error over the mean, σ / (mean √n).
- * Undefined when the step does not say how many operations it saw.
+ * How precisely a step knows its mean hold time: the standard error over the mean, s / (mean √n),
+ * with s the sample standard deviation. Infinity below two operations (nothing says how they
+ * spread); undefined when the step does not count its operations.
  */
 export function meanHoldTimeError(step: KneeStep): number | undefined {
   const n = step.holdTimeCount;
-  if (n === undefined || step.holdTimeStdDevMS === undefined || n < 1 || step.holdTimeMeanMS <= 0) return undefined;
-  return step.holdTimeStdDevMS / (step.holdTimeMeanMS * Math.sqrt(n));
+  if (n === undefined || step.holdTimeStdDevMS === undefined) return undefined;
+  if (n < 2 || step.holdTimeMeanMS <= 0) return Number.POSITIVE_INFINITY;
+  const sample = step.holdTimeStdDevMS * Math.sqrt(n / (n - 1));
+  return sample / (step.holdTimeMeanMS * Math.sqrt(n));
 }
 
 /**
@@ -119,27 +126,36 @@ export function meanHoldTimeError(step: KneeStep): number | undefined {
  */
 export const LOW_STEP_TARGET_ERROR = 0.03;
 
-/** The single-caller step measures at most this long in all, ms, however uncertain its mean. */
+/** The single-caller step measures at most this long in all (its measured runs; each extension also warms a new client up), ms. */
 export const LOW_STEP_MAX_MS = 6000;
+
+/** At most this many extensions of the single-caller step (each opens and warms up a client). */
+export const LOW_STEP_MAX_EXTENSIONS = 3;
 
 /**
  * How much longer (ms) to measure the single-caller step so that its mean hold time reaches
- * LOW_STEP_TARGET_ERROR: the operations still missing at its mean time each (one caller runs them
- * one after another), within LOW_STEP_MAX_MS in all. 0 when it is precise enough already, when the
- * step cannot say, or when less than `minimumMS` would be left.
+ * LOW_STEP_TARGET_ERROR: the operations still missing, each taking one cycle of the single caller
+ * (the step's measured time per operation, which includes the time outside the hold), within
+ * LOW_STEP_MAX_MS of measured time in all (`step.durationMS` so far). Sized from the step's own
+ * spread, itself an estimate, so the advisor measures again after an extension and extends once
+ * more if still short. To the cap when fewer than two operations say nothing of the spread. 0 when
+ * precise enough, when the step cannot say, or when less than `minimumMS` would be left.
  */
-export function lowStepExtensionMS(step: KneeStep, measuredMS: number, minimumMS = 250): number {
+export function lowStepExtensionMS(step: KneeStep, minimumMS = 250): number {
   const error = meanHoldTimeError(step);
   if (error === undefined || error <= LOW_STEP_TARGET_ERROR) return 0;
-  const needed = step.holdTimeCount! * (error / LOW_STEP_TARGET_ERROR) ** 2;
-  const wanted = (needed - step.holdTimeCount!) * step.holdTimeMeanMS;
+  const n = step.holdTimeCount!;
+  const measuredMS = step.durationMS ?? 0;
+  const cycleMS = measuredMS > 0 && n > 0 ? measuredMS / n : step.throughput > 0 ? 1000 / step.throughput : step.holdTimeMeanMS;
+  const wanted = Number.isFinite(error) ? (n * (error / LOW_STEP_TARGET_ERROR) ** 2 - n) * cycleMS : Number.POSITIVE_INFINITY;
   const extension = Math.min(wanted, LOW_STEP_MAX_MS - measuredMS);
   return extension >= minimumMS ? Math.ceil(extension) : 0;
 }
 
 /**
  * Two measurements of the same step as one: operations counted together, their mean hold time
- * and its standard deviation those of all the operations, throughput over the two runs' time.
+ * and its standard deviation those of all the operations, and the throughput over the two runs'
+ * measured time (`durationMS`; when a step lacks it, its operations over its throughput).
  */
 export function pooledStep(a: KneeStep, b: KneeStep): KneeStep {
   const na = a.holdTimeCount ?? 0;
@@ -151,17 +167,19 @@ export function pooledStep(a: KneeStep, b: KneeStep): KneeStep {
   const sb = b.holdTimeStdDevMS ?? 0;
   // Population variances: each part's spread about its own mean plus its mean's offset from the whole.
   const variance = (na * (sa ** 2 + (a.holdTimeMeanMS - mean) ** 2) + nb * (sb ** 2 + (b.holdTimeMeanMS - mean) ** 2)) / n;
-  const seconds = (ops: number, throughput: number) => (throughput > 0 ? ops / throughput : 0);
-  const time = seconds(na, a.throughput) + seconds(nb, b.throughput);
+  const runMS = (step: KneeStep, ops: number) => step.durationMS ?? (step.throughput > 0 ? (ops * 1000) / step.throughput : 0);
+  const [ta, tb] = [runMS(a, na), runMS(b, nb)];
   const stalls = [a.clientStallP99MS, b.clientStallP99MS].filter((x): x is number => x !== undefined);
   return {
     concurrency: a.concurrency,
     poolSize: a.poolSize,
-    throughput: time > 0 ? n / time : 0,
+    // Each run's successes are its throughput × its time.
+    throughput: ta + tb > 0 ? (a.throughput * ta + b.throughput * tb) / (ta + tb) : 0,
     holdTimeMeanMS: mean,
     ...(stalls.length > 0 && { clientStallP99MS: Math.max(...stalls) }),
     holdTimeCount: n,
     holdTimeStdDevMS: Math.sqrt(variance),
+    durationMS: ta + tb,
   };
 }
 
@@ -179,10 +197,7 @@ export function pooledStep(a: KneeStep, b: KneeStep): KneeStep {
 export function plateauThroughput(rows: ReadonlyArray<{ maxPoolSize: number; throughput: number }>, answer: number, alsoMeasured?: number): number {
   const plateau = rows.filter((row) => row.maxPoolSize > answer && row.throughput > 0).map((row) => row.throughput);
   if (alsoMeasured !== undefined && alsoMeasured > 0) plateau.push(alsoMeasured);
-  if (plateau.length === 0) return 0;
-  plateau.sort((x, y) => x - y);
-  const middle = plateau.length / 2;
-  return plateau.length % 2 === 1 ? plateau[Math.floor(middle)] : (plateau[middle - 1] + plateau[middle]) / 2;
+  return plateau.length === 0 ? 0 : median(plateau);
 }
 
 /** N* from the two steps; `plateau` is a higher throughput seen elsewhere (any measured throughput bounds X_max from below). */
@@ -196,7 +211,9 @@ export function estimateFromSteps(low: KneeStep, high: KneeStep, plateau = 0): C
 /** One line on how the knee gave the capacity, with the client's stalls beside it. */
 export function describeKnee(knee: NonNullable<CapacityEstimate['knee']>, serverCapacity: number): string {
   const error = meanHoldTimeError(knee.low);
-  const precision = error === undefined ? '' : ` (±${(error * 100).toFixed(1)}%, ${knee.low.holdTimeCount} operations)`;
+  const count = knee.low.holdTimeCount;
+  const operations = `${count} operation${count === 1 ? '' : 's'}`;
+  const precision = error === undefined ? '' : Number.isFinite(error) ? ` (±${(error * 100).toFixed(1)}%, ${operations})` : ` (${operations})`;
   const base = `N* = X_max ${Math.round(knee.maxThroughput)} ops/s × R_min ${knee.minHoldTimeMS.toFixed(2)} ms${precision} = ${knee.estimate.toFixed(1)}`;
   const headroom = knee.estimate * KNEE_HEADROOM;
   const stall = `the client's p99 stall J ${knee.clientStallMS.toFixed(1)} ms, X_max × (R_min + J) = ${knee.stallEstimate.toFixed(1)}, is not added`;

@@ -112,8 +112,9 @@ export class LatencyRecorder {
   }
 
   /**
-   * Standard deviation of the recorded durations (over all of them, not a sample estimate), ms.
-   * From the HDR buckets, so within their relative precision (0.1% by default); 0 below two values.
+   * Standard deviation of the recorded durations (the population's, not a sample estimate), ms.
+   * From the HDR buckets, so within their relative precision (0.1% by default), and without
+   * `autoResize` a duration above the histogram's range counts at its ceiling; 0 below two values.
    */
   stdDevMS(): number {
     this.#flush();

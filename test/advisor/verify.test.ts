@@ -80,51 +80,70 @@ test('knee: the client stall term X_max × (R_min + J) is reported, not added; a
   assert.doesNotMatch(plain, /event loop/);
 });
 
-test('knee: the single-caller step measures on until R_min is known to ±3%, within 6 s in all', () => {
-  const low = (holdTimeMeanMS: number, holdTimeStdDevMS: number, holdTimeCount: number): KneeStep => ({
+test('knee: the single-caller step measures on for the operations R_min needs to be known to ±3%, within 6 s of measuring', () => {
+  const low = (holdTimeMeanMS: number, holdTimeStdDevMS: number, holdTimeCount: number, durationMS = 1500): KneeStep => ({
     concurrency: 1,
     poolSize: 1,
-    throughput: 1000 / holdTimeMeanMS,
+    throughput: (holdTimeCount * 1000) / durationMS,
     holdTimeMeanMS,
     holdTimeCount,
     holdTimeStdDevMS,
+    durationMS,
   });
   assert.equal(LOW_STEP_TARGET_ERROR, 0.03);
   assert.equal(LOW_STEP_MAX_MS, 6000);
-  // A fixed 5 ms service: σ/mean 0.1 over 270 operations, ±0.6%: precise already.
+  // The sample standard deviation over √n: a fixed 5 ms service, σ/mean 0.1 over 270 operations, ±0.6%: precise already.
   const fixed = low(5.5, 0.55, 270);
-  assert.ok(Math.abs(meanHoldTimeError(fixed)! - 0.1 / Math.sqrt(270)) < 1e-12);
-  assert.equal(lowStepExtensionMS(fixed, 1500), 0);
-  // Lognormal, mean 12 ms, σ 7.8 ms (0.65 of the mean), 125 operations in 1.5 s: ±5.8%. ±3% needs
-  // 125 × (5.8 / 3)² = 469.4 operations, 344.4 more at 12 ms each.
+  assert.ok(Math.abs(meanHoldTimeError(fixed)! - 0.1 / Math.sqrt(269)) < 1e-12);
+  assert.equal(lowStepExtensionMS(fixed), 0);
+  // Lognormal, mean 12 ms, σ 7.8 ms, 125 operations in 1.5 s (12 ms a cycle): ±5.8%. ±3% needs
+  // 125 × (5.8 / 3)² ≈ 470 operations: the missing ones at 12 ms each.
   const heavy = low(12, 7.8, 125);
   const error = meanHoldTimeError(heavy)!;
-  assert.ok(Math.abs(error - 0.65 / Math.sqrt(125)) < 1e-12);
-  assert.equal(lowStepExtensionMS(heavy, 1500), Math.ceil(125 * ((error / 0.03) ** 2 - 1) * 12));
-  // Slower still: capped so that the step lasts 6 s in all; nothing when under 250 ms would be left.
-  assert.equal(lowStepExtensionMS(low(60, 39, 25), 1500), 4500);
-  assert.equal(lowStepExtensionMS(low(60, 39, 25), 5800), 0);
-  // A step that does not count its operations (older results, a given capacity) is left alone.
+  assert.ok(Math.abs(error - 0.65 / Math.sqrt(124)) < 1e-12);
+  assert.equal(lowStepExtensionMS(heavy), Math.ceil(125 * ((error / 0.03) ** 2 - 1) * 12));
+  // A cycle is the measured time per operation, longer than the hold when the caller spends time outside it.
+  // (σ 6 ms here so that neither is capped: ±4.5%, about 1.9 s at 12 ms a cycle and 2.0 s at 13 ms.)
+  const narrower = meanHoldTimeError(low(12, 6, 125))!;
+  assert.equal(lowStepExtensionMS(low(12, 6, 125)), Math.ceil(125 * ((narrower / 0.03) ** 2 - 1) * 12));
+  assert.equal(lowStepExtensionMS(low(12, 6, 125, 1625)), Math.ceil(125 * ((narrower / 0.03) ** 2 - 1) * 13));
+  // The cap counts the time measured already: 6 s less 1.625 s.
+  assert.equal(lowStepExtensionMS(low(12, 7.8, 125, 1625)), 6000 - 1625);
+  // Slower still: capped at 6 s of measuring in all; nothing when under 250 ms would be left.
+  assert.equal(lowStepExtensionMS(low(60, 39, 25)), 4500);
+  assert.equal(lowStepExtensionMS(low(60, 39, 25, 5800)), 0);
+  // One operation says nothing of the spread: unknown precision, measure to the cap.
+  assert.equal(meanHoldTimeError(low(900, 0, 1)), Infinity);
+  assert.equal(lowStepExtensionMS(low(900, 0, 1)), 4500);
+  // A step that does not count its operations (older results) is left alone.
   assert.equal(meanHoldTimeError({ concurrency: 1, poolSize: 1, throughput: 80, holdTimeMeanMS: 12 }), undefined);
-  assert.equal(lowStepExtensionMS({ concurrency: 1, poolSize: 1, throughput: 80, holdTimeMeanMS: 12 }, 1500), 0);
+  assert.equal(lowStepExtensionMS({ concurrency: 1, poolSize: 1, throughput: 80, holdTimeMeanMS: 12 }), 0);
 });
 
 test('knee: an extended step pools its operations (mean, spread and throughput of them all), and describeKnee says how precise R_min is', () => {
   // 100 operations at 10 ms ± 2, then 300 at 14 ms ± 4: 400 at 13 ms; variance (100 × (4 + 9) + 300 × (16 + 1)) / 400 = 16.
-  const a: KneeStep = { concurrency: 1, poolSize: 1, throughput: 100, holdTimeMeanMS: 10, holdTimeCount: 100, holdTimeStdDevMS: 2, clientStallP99MS: 3 };
-  const b: KneeStep = { concurrency: 1, poolSize: 1, throughput: 70, holdTimeMeanMS: 14, holdTimeCount: 300, holdTimeStdDevMS: 4, clientStallP99MS: 1 };
+  // 1 s at 100 ops/s and 4 s at 70 ops/s: 380 successes in 5 s.
+  const a: KneeStep = { concurrency: 1, poolSize: 1, throughput: 100, holdTimeMeanMS: 10, holdTimeCount: 100, holdTimeStdDevMS: 2, clientStallP99MS: 3, durationMS: 1000 };
+  const b: KneeStep = { concurrency: 1, poolSize: 1, throughput: 70, holdTimeMeanMS: 14, holdTimeCount: 300, holdTimeStdDevMS: 4, clientStallP99MS: 1, durationMS: 4000 };
   const pooled = pooledStep(a, b);
   assert.equal(pooled.holdTimeCount, 400);
   assert.ok(Math.abs(pooled.holdTimeMeanMS - 13) < 1e-12);
   assert.ok(Math.abs(pooled.holdTimeStdDevMS! - 4) < 1e-12);
-  // 100 operations in 1 s, 300 in 300/70 s: 400 over 5.2857 s.
-  assert.ok(Math.abs(pooled.throughput - 400 / (1 + 300 / 70)) < 1e-9);
+  assert.equal(pooled.durationMS, 5000);
+  assert.ok(Math.abs(pooled.throughput - 380 / 5) < 1e-9);
+  // Without the runs' lengths, each is its operations over its throughput: 1 s and 300/70 s.
+  const { durationMS: _a, ...aNoTime } = a;
+  const { durationMS: _b, ...bNoTime } = b;
+  assert.ok(Math.abs(pooledStep(aNoTime, bNoTime).throughput - 400 / (1 + 300 / 70)) < 1e-9);
   assert.equal(pooled.clientStallP99MS, 3, 'the worse stall of the two');
   assert.throws(() => pooledStep({ concurrency: 1, poolSize: 1, throughput: 1, holdTimeMeanMS: 1 }, b), RangeError);
 
   const estimate = estimateFromSteps(pooled, { concurrency: 64, poolSize: 64, throughput: 300, holdTimeMeanMS: 200 });
-  // ±4 / (13 × √400) = ±1.5%.
+  // ±4 × √(400/399) / (13 × √400) = ±1.5%.
   assert.match(describeKnee(estimate.knee!, estimate.serverCapacity), /^N\* = X_max 300 ops\/s × R_min 13\.00 ms \(±1\.5%, 400 operations\) = 3\.9; /);
+  // One very slow operation: its count, no precision.
+  const single = estimateFromSteps({ concurrency: 1, poolSize: 1, throughput: 1, holdTimeMeanMS: 900, holdTimeCount: 1, holdTimeStdDevMS: 0 }, { concurrency: 64, poolSize: 64, throughput: 60, holdTimeMeanMS: 1000 });
+  assert.match(describeKnee(single.knee!, single.serverCapacity), /R_min 900\.00 ms \(1 operation\) = /);
 });
 
 test('knee: the plateau is the median of the sizes larger than the answer, with X_max as one more, not the luckiest run', () => {
