@@ -611,7 +611,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
               pct(x.throughputShare),
               x.p99Ratio.toFixed(2),
               x.overSmallestAdequate === null ? '-' : x.overSmallestAdequate.toFixed(2),
-              x.meetsGoal ? 'met' : 'missed',
+              st.steady ? (x.meetsGoal ? 'met' : 'missed') : `undecided (${x.meetsGoal ? 'met' : 'missed'})`,
               pct(x.adequateShare),
               pct(x.withinGoalShare),
             ]),

@@ -44,4 +44,6 @@ export {
   type ResampledVerdicts,
   type RoundStability,
   type SizeRounds,
+  // The load generator's recorder and summary (ms, with p90 and p99.9); the monitor's LatencySummary above is another shape.
+  type LatencySummary as LoadLatencySummary,
 } from './bench/index.js';
