@@ -18,7 +18,6 @@ import { DEFAULT_CRITERIA, isShortOf, MAX_ADJUSTMENT, sideBySideVerdict } from '
 import { machine, parseFlags, RESULTS_DIR, table, writeResults } from './support/harness.js';
 import { advisorResultFiles, readConfirmations, type StoredConfirmation, type StoredRound } from './support/stored-confirmations.js';
 
-type Round = StoredRound;
 /** A confirmation as the replay reads it. */
 export type ReplaySource = Pick<StoredConfirmation, 'file' | 'shape' | 'smallestAdequate' | 'sizes'>;
 
@@ -42,12 +41,12 @@ export interface RuleTally {
 }
 
 /** For one smaller size against one larger size: each rule's share of draws that moved, and the pairs it measured. */
-export function replayPair(smaller: Round[], larger: Round[], rules: number[]): Map<number, { moved: number; pairs: number }> {
+export function replayPair(smaller: StoredRound[], larger: StoredRound[], rules: number[]): Map<number, { moved: number; pairs: number }> {
   const rounds = Math.min(smaller.length, larger.length);
   const longest = Math.max(...rules);
   const draws = orderedDraws(rounds, Math.min(longest, rounds));
   const out = new Map<number, { moved: number; pairs: number }>();
-  const asRun = (r: Round) => ({ throughput: r.throughput, p99MS: r.p99MS, ok: r.throughput > 0 });
+  const asRun = (r: StoredRound) => ({ throughput: r.throughput, p99MS: r.p99MS, ok: r.throughput > 0 });
   for (const required of rules) {
     let moved = 0;
     let pairs = 0;

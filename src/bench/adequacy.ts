@@ -165,7 +165,6 @@ function mergedP99(label: string, runs: SweepResult['runs']): number {
   return merged.summary().p99;
 }
 
-
 const bySize = <T extends { maxPoolSize: number }>(points: T[]): T[] => points.sort((a, b) => a.maxPoolSize - b.maxPoolSize);
 
 /**
